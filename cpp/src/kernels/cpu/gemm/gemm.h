@@ -1,0 +1,26 @@
+// General matrix multiply over raw pointers with arbitrary row/column strides (BLIS style):
+//
+//   C[i*rsc + j*csc] = alpha * sum_k A[i*rsa + k*csa] * B[k*rsb + j*csb] + beta * C[i*rsc + j*csc]
+//
+// for 0 <= i < M, 0 <= j < N. Transposes are expressed through the strides (A^T: swap rsa/csa).
+// When beta == 0, C is not read (it may hold NaN). K == 0 scales C by beta.
+// Threads with OpenMP above a work threshold; results are bitwise identical for any thread count
+// (each C element is computed by one thread with the same K blocking).
+#pragma once
+
+#include <cstdint>
+
+namespace ember::kernels {
+
+void gemm(int64_t M, int64_t N, int64_t K, float alpha, const float* A, int64_t rsa, int64_t csa,
+          const float* B, int64_t rsb, int64_t csb, float beta, float* C, int64_t rsc, int64_t csc);
+
+void gemm(int64_t M, int64_t N, int64_t K, double alpha, const double* A, int64_t rsa, int64_t csa,
+          const double* B, int64_t rsb, int64_t csb, double beta, double* C, int64_t rsc, int64_t csc);
+
+// Naive triple loop with the same contract, the reference the tests compare against.
+void gemm_reference(int64_t M, int64_t N, int64_t K, double alpha, const double* A, int64_t rsa,
+                    int64_t csa, const double* B, int64_t rsb, int64_t csb, double beta, double* C,
+                    int64_t rsc, int64_t csc);
+
+}  // namespace ember::kernels
