@@ -27,4 +27,5 @@ PYBIND11_MODULE(_C, m) {
   ember::py_bind::bind_ops(m);
   ember::py_bind::bind_autograd(m);
   ember::py_bind::bind_numpy(m);
+  ember::py_bind::bind_io(m);
 }

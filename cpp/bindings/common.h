@@ -40,6 +40,8 @@ void bind_tensor(py::module_& m);
 void bind_ops(py::module_& m);
 void bind_autograd(py::module_& m);
 void bind_numpy(py::module_& m);
+void bind_io(py::module_& m);
+void bind_convolution(py::module_& m);
 
 bool is_tensor(py::handle h);
 // A Python operand of a binary op as a tensor: tensors pass through; Python scalars become 0-d

@@ -1,0 +1,123 @@
+"""Module forms of the activation functions."""
+from __future__ import annotations
+
+from . import functional as F
+from .module import Module
+
+
+class _Elementwise(Module):
+    _fn = None
+    _args = ()
+
+    def __init__(self, **kwargs):
+        super().__init__()
+        for k, v in kwargs.items():
+            setattr(self, k, v)
+
+    def forward(self, x):
+        return type(self)._fn(x, **{k: getattr(self, k) for k in self._args})
+
+    def extra_repr(self):
+        return ", ".join(f"{k}={getattr(self, k)}" for k in self._args)
+
+
+class Sigmoid(_Elementwise):
+    _fn = staticmethod(F.sigmoid)
+
+
+class Tanh(_Elementwise):
+    _fn = staticmethod(F.tanh)
+
+
+class ReLU(_Elementwise):
+    _fn = staticmethod(F.relu)
+
+    def __init__(self, inplace=False):
+        super().__init__()
+
+
+class ReLU6(_Elementwise):
+    _fn = staticmethod(F.relu6)
+
+    def __init__(self, inplace=False):
+        super().__init__()
+
+
+class LeakyReLU(_Elementwise):
+    _fn = staticmethod(F.leaky_relu)
+    _args = ("negative_slope",)
+
+    def __init__(self, negative_slope=0.01, inplace=False):
+        super().__init__(negative_slope=negative_slope)
+
+
+class ELU(_Elementwise):
+    _fn = staticmethod(F.elu)
+    _args = ("alpha",)
+
+    def __init__(self, alpha=1.0, inplace=False):
+        super().__init__(alpha=alpha)
+
+
+class SELU(_Elementwise):
+    _fn = staticmethod(F.selu)
+
+    def __init__(self, inplace=False):
+        super().__init__()
+
+
+class GELU(_Elementwise):
+    _fn = staticmethod(F.gelu)
+    _args = ("approximate",)
+
+    def __init__(self, approximate="none"):
+        super().__init__(approximate=approximate)
+
+
+class Softplus(_Elementwise):
+    _fn = staticmethod(F.softplus)
+    _args = ("beta", "threshold")
+
+    def __init__(self, beta=1.0, threshold=20.0):
+        super().__init__(beta=beta, threshold=threshold)
+
+
+class SiLU(_Elementwise):
+    _fn = staticmethod(F.silu)
+
+    def __init__(self, inplace=False):
+        super().__init__()
+
+
+class Hardtanh(_Elementwise):
+    _fn = staticmethod(F.hardtanh)
+    _args = ("min_val", "max_val")
+
+    def __init__(self, min_val=-1.0, max_val=1.0, inplace=False):
+        super().__init__(min_val=min_val, max_val=max_val)
+
+
+class Maxout(_Elementwise):
+    """Max over `pieces` groups of channels along dim 1 (Goodfellow et al. 2013)."""
+
+    _fn = staticmethod(F.maxout)
+    _args = ("pieces",)
+
+    def __init__(self, pieces):
+        super().__init__(pieces=pieces)
+
+
+class Softmax(_Elementwise):
+    _fn = staticmethod(F.softmax)
+    _args = ("dim",)
+
+    def __init__(self, dim=None):
+        super().__init__(dim=-1 if dim is None else dim)
+
+
+class LogSoftmax(_Elementwise):
+    _fn = staticmethod(F.log_softmax)
+    _args = ("dim",)
+
+    def __init__(self, dim=None):
+        super().__init__(dim=-1 if dim is None else dim)

@@ -1,0 +1,110 @@
+"""Module forms of the losses (reduction='mean' | 'sum' | 'none', torch's defaults)."""
+from __future__ import annotations
+
+from . import functional as F
+from .module import Module
+
+
+class _Loss(Module):
+    _fn = None
+    _args = ()
+
+    def __init__(self, reduction="mean", **kwargs):
+        super().__init__()
+        if reduction not in ("mean", "sum", "none", "batchmean"):
+            raise ValueError(f"{reduction} is not a valid value for reduction")
+        self.reduction = reduction
+        for k, v in kwargs.items():
+            if k == "weight" or k == "pos_weight":
+                self.register_buffer(k, v)
+            else:
+                setattr(self, k, v)
+
+    def forward(self, input, target):
+        kwargs = {k: getattr(self, k) for k in self._args}
+        return type(self)._fn(input, target, reduction=self.reduction, **kwargs)
+
+    def extra_repr(self):
+        return f"reduction={self.reduction}" if self.reduction != "mean" else ""
+
+
+class MSELoss(_Loss):
+    _fn = staticmethod(F.mse_loss)
+
+
+class L1Loss(_Loss):
+    _fn = staticmethod(F.l1_loss)
+
+
+class SmoothL1Loss(_Loss):
+    _fn = staticmethod(F.smooth_l1_loss)
+    _args = ("beta",)
+
+    def __init__(self, reduction="mean", beta=1.0):
+        super().__init__(reduction, beta=beta)
+
+
+class HuberLoss(_Loss):
+    _fn = staticmethod(F.huber_loss)
+    _args = ("delta",)
+
+    def __init__(self, reduction="mean", delta=1.0):
+        super().__init__(reduction, delta=delta)
+
+
+class BCELoss(_Loss):
+    _fn = staticmethod(F.binary_cross_entropy)
+    _args = ("weight",)
+
+    def __init__(self, weight=None, reduction="mean"):
+        super().__init__(reduction, weight=weight)
+
+
+class BCEWithLogitsLoss(_Loss):
+    _fn = staticmethod(F.binary_cross_entropy_with_logits)
+    _args = ("weight", "pos_weight")
+
+    def __init__(self, weight=None, reduction="mean", pos_weight=None):
+        super().__init__(reduction, weight=weight, pos_weight=pos_weight)
+
+
+class CrossEntropyLoss(_Loss):
+    _fn = staticmethod(F.cross_entropy)
+    _args = ("weight", "ignore_index", "label_smoothing")
+
+    def __init__(self, weight=None, ignore_index=-100, reduction="mean", label_smoothing=0.0):
+        super().__init__(reduction, weight=weight, ignore_index=ignore_index, label_smoothing=label_smoothing)
+
+
+class NLLLoss(_Loss):
+    _fn = staticmethod(F.nll_loss)
+    _args = ("weight", "ignore_index")
+
+    def __init__(self, weight=None, ignore_index=-100, reduction="mean"):
+        super().__init__(reduction, weight=weight, ignore_index=ignore_index)
+
+
+class HingeEmbeddingLoss(_Loss):
+    _fn = staticmethod(F.hinge_embedding_loss)
+    _args = ("margin",)
+
+    def __init__(self, margin=1.0, reduction="mean"):
+        super().__init__(reduction, margin=margin)
+
+
+class MultiMarginLoss(_Loss):
+    """The multi-class SVM hinge loss."""
+
+    _fn = staticmethod(F.multi_margin_loss)
+    _args = ("p", "margin", "weight")
+
+    def __init__(self, p=1, margin=1.0, weight=None, reduction="mean"):
+        super().__init__(reduction, p=p, margin=margin, weight=weight)
+
+
+class KLDivLoss(_Loss):
+    _fn = staticmethod(F.kl_div)
+    _args = ("log_target",)
+
+    def __init__(self, reduction="mean", log_target=False):
+        super().__init__(reduction, log_target=log_target)
