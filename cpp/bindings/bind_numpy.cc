@@ -50,11 +50,12 @@ Tensor wrap_array(py::array a) {
   }
   if (empty_array) extent = 0;
   // The storage holds a reference to the array; dropping it needs the GIL.
+  // The handle points at the array itself (never null), so the storage knows it is foreign memory.
   PyObject* owner = a.ptr();
   Py_INCREF(owner);
-  std::shared_ptr<void> keep(nullptr, [owner](void*) {
+  std::shared_ptr<void> keep(owner, [](void* p) {
     py::gil_scoped_acquire gil;
-    Py_DECREF(owner);
+    Py_DECREF(static_cast<PyObject*>(p));
   });
   auto impl = std::make_shared<TensorImpl>();
   impl->storage = Storage::wrap(a.mutable_data(), static_cast<size_t>(extent * isz), keep);

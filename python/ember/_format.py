@@ -16,6 +16,20 @@ def _float_formatter(values):
     return lambda v: f"{v:.4f}"
 
 
+def _summarized(arr, threshold=1000, edge=3):
+    """The elements a summarized print shows (first and last `edge` along each dim), as torch
+    picks its number format from them only."""
+    import numpy as np
+
+    if arr.size <= threshold:
+        return arr
+    for ax in range(arr.ndim):
+        n = arr.shape[ax]
+        if n > 2 * edge:
+            arr = np.concatenate([arr.take(range(edge), ax), arr.take(range(n - edge, n), ax)], ax)
+    return arr
+
+
 def format_tensor(t) -> str:
     import numpy as np
 
@@ -24,8 +38,11 @@ def format_tensor(t) -> str:
     arr = t.detach().numpy()
     prefix = "tensor("
     if arr.dtype.kind == "f":
-        fmt = _float_formatter(arr.ravel())
-        formatter = {"float_kind": fmt}
+        shown = _summarized(arr).ravel()
+        fmt = _float_formatter(shown)
+        # torch pads every element to the widest one: tensor([ 1.5000, -2.2500])
+        width = max((len(fmt(v)) for v in shown), default=0)
+        formatter = {"float_kind": lambda v: fmt(v).rjust(width)}
     else:
         formatter = None
     if arr.ndim == 0:

@@ -59,7 +59,10 @@ def _as_tensor(obj):
         raise TypeError(f"could not convert data of type {type(obj).__name__} to a tensor "
                         "(nested sequences must be rectangular and hold numbers)")
     arr = _normalize_array(arr, from_python)
-    return _C._from_numpy_copy(np.ascontiguousarray(arr))
+    # not np.ascontiguousarray: it turns a 0-d array into shape (1,)
+    if not arr.flags["C_CONTIGUOUS"]:
+        arr = arr.copy(order="C")
+    return _C._from_numpy_copy(arr)
 
 
 _C._set_array_converter(_as_tensor)

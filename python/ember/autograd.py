@@ -32,13 +32,25 @@ class _GradMode:
         return wrapper
 
 
-class no_grad(_GradMode):
-    """Disables gradient recording: `with ember.no_grad(): ...` or `@ember.no_grad()`."""
+class _NoParamGradMode(_GradMode):
+    """Also works as a bare decorator: `@ember.no_grad` as well as `@ember.no_grad()`, like torch."""
+
+    def __new__(cls, orig_func=None):
+        self = super().__new__(cls)
+        if orig_func is None:
+            return self
+        if not callable(orig_func):
+            raise TypeError(f"{cls.__name__}() takes no arguments (got {orig_func!r})")
+        return self(orig_func)
+
+
+class no_grad(_NoParamGradMode):
+    """Disables gradient recording: `with ember.no_grad(): ...`, `@ember.no_grad()` or `@ember.no_grad`."""
 
     enabled = False
 
 
-class enable_grad(_GradMode):
+class enable_grad(_NoParamGradMode):
     enabled = True
 
 
@@ -108,14 +120,16 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True):
 
     outs = _flat_outputs(fn(*inputs))
     for k, o in enumerate(outs):
-        if not o.requires_grad:
-            continue
+        if not o.dtype.is_floating_point:
+            continue  # indices, masks: not differentiable
         n_out = o.numel()
         for i in diff:
             x = inputs[i]
             n_in = x.numel()
+            # An output that does not require grad has a zero analytic Jacobian: comparing it with
+            # the numeric one catches ops that silently drop their history.
             analytic = np.zeros((n_in, n_out))
-            for j in range(n_out):
+            for j in range(n_out if o.requires_grad else 0):
                 g = _C.zeros(tuple(o.shape), o.dtype)
                 g.reshape(-1)[j] = 1.0
                 gi = grad([o], [x], [g], retain_graph=True, allow_unused=True)[0]

@@ -96,7 +96,9 @@ void run(GraphTask& task, const std::vector<std::shared_ptr<Node>>& roots, const
 
     TensorList outputs;
     if (any && !(is_leaf_acc && !task.accumulate_into_leaves)) outputs = node->call(std::move(grads));
-    if (!retain_graph) node->release();
+    // A leaf's accumulator saves nothing and outlives this graph (the next graph built from the
+    // same leaf reuses it), so only the op nodes are freed.
+    if (!retain_graph && !is_leaf_acc) node->release();
 
     for (size_t i = 0; i < node->next_edges.size(); ++i) {
       const Edge& e = node->next_edges[i];

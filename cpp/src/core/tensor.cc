@@ -59,7 +59,9 @@ std::shared_ptr<Storage> Storage::wrap(void* data, size_t nbytes, std::shared_pt
 }
 
 Storage::~Storage() {
-  if (!external) alloc::release(data, nbytes);
+  // Test the control block, not the pointer: an owner may be a null pointer with a custom
+  // deleter (a "keep alive" handle), and its memory must never enter our cache.
+  if (external.use_count() == 0) alloc::release(data, nbytes);
 }
 
 // --- geometry ---------------------------------------------------------------------------------

@@ -291,6 +291,7 @@ template <typename F>
 void inplace_binary(Tensor& self, const Tensor& other, const char* op, F f) {
   check_operands(self, other, op);
   autograd::check_inplace(self, op);
+  ops::check_no_internal_overlap(self, op);
   DType t = self.dtype();
   EMBER_CHECK(promote(t, other.dtype()) == t || (is_floating(t) && is_floating(other.dtype())), TypeError, op,
               ": result type ", dtype_name(promote(t, other.dtype())), " can't be cast to the desired output type ",
@@ -329,9 +330,10 @@ Tensor& mul_(Tensor& self, const Tensor& other) {
   SavedTensor old(need_other ? self.clone() : Tensor()), so(other);
   inplace_binary(self, other, "mul_", [](auto x, auto y) { return x * y; });
   Shape shape_o = other.shape();
-  DType dt = other.dtype();
+  DType dt = other.dtype(), self_dt = self.dtype();
   ops::record_inplace("MulBackward", self, {&other}, [=](const Node& n, TensorList& g) {
-    TensorList r{mul(g[0], so.unpack(&n)), Tensor()};
+    // g * other is promoted to other's dtype; self's old history expects self's dtype
+    TensorList r{as_dtype(mul(g[0], so.unpack(&n)), self_dt), Tensor()};
     if (need_other) r[1] = reduce_grad(mul(g[0], old.unpack(&n)), shape_o, dt);
     return r;
   });
@@ -346,10 +348,10 @@ Tensor& div_(Tensor& self, const Tensor& other) {
   inplace_binary(self, other, "div_", [](auto x, auto y) { return x / y; });
   SavedTensor out(need_other ? self.clone() : Tensor());
   Shape shape_o = other.shape();
-  DType dt = other.dtype();
+  DType dt = other.dtype(), self_dt = self.dtype();
   ops::record_inplace("DivBackward", self, {&other}, [=](const Node& n, TensorList& g) {
     Tensor ov = so.unpack(&n);
-    TensorList r{div(g[0], ov), Tensor()};
+    TensorList r{as_dtype(div(g[0], ov), self_dt), Tensor()};
     if (need_other) r[1] = reduce_grad(neg(div(mul(g[0], out.unpack(&n)), ov)), shape_o, dt);
     return r;
   });

@@ -55,6 +55,7 @@ Tensor Tensor::to(DType t) const {
 Tensor& Tensor::copy_(const Tensor& src) {
   EMBER_CHECK(src.defined(), ValueError, "copy_: source is undefined");
   autograd::check_inplace(*this, "copy_");
+  ops::check_no_internal_overlap(*this, "copy_");
   // make_loop checks that src broadcasts to our shape
   Tensor s = src;
   if (src.get()->storage == get()->storage) s = src.clone();  // overlapping memory

@@ -73,6 +73,16 @@ Tensor map3(const Tensor& a, const Tensor& b, const Tensor& c, F f, Tensor out =
   return out;
 }
 
+// Refuses to write into a tensor whose elements alias each other (an expanded view: stride 0
+// along a dim of size > 1): each write would land on, and later reread, a shared element, so
+// the result would silently depend on the loop order. Same rule and message as torch.
+inline void check_no_internal_overlap(const Tensor& t, const char* op) {
+  for (int64_t d = 0; d < t.dim(); ++d)
+    EMBER_CHECK(t.strides()[d] != 0 || t.shape()[d] <= 1, Error, op, ": unsupported operation: more than one "
+                "element of the written-to tensor refers to a single memory location (shape ", t.shape(),
+                ", strides ", t.strides(), "). Please clone() the tensor before performing the operation.");
+}
+
 // Converts (or copies) src into dst, broadcasting src to dst's shape; any dtypes.
 void copy_into(const Tensor& dst, const Tensor& src);
 

@@ -265,6 +265,7 @@ void index_put_(Tensor& self, const std::vector<TensorIndex>& indices, const Ten
     Advanced adv;
     Tensor target = apply_basic(self.detach(), indices, adv);
     if (adv.indices.empty()) {
+      ops::check_no_internal_overlap(target, "index_put_ (tensor[...] = value)");
       ops::copy_into(target, v);
     } else {
       Gather g = plan_gather(target, adv);

@@ -201,11 +201,16 @@ Tensor logsumexp(const Tensor& a, const std::vector<int64_t>& dims_in, bool keep
   EMBER_CHECK(a.defined(), ValueError, "logsumexp: undefined tensor");
   Tensor x = is_floating(a.dtype()) ? a : a.to(DType::Float32);
   std::vector<int64_t> dims = normalize_dims(dims_in, x.dim());
-  Tensor m = x.detach();
-  if (x.numel() > 0)
-    for (int64_t d : dims) m = max(m, d, true).first;
   // Shift by the max so exp never overflows; an infinite max (all -inf) shifts by 0 instead.
-  m = where(isfinite(m), m, zeros_like(m));
+  // The shift always has the reduced (keepdim) shape, also for an empty input.
+  Tensor m;
+  if (x.numel() > 0) {
+    m = x.detach();
+    for (int64_t d : dims) m = max(m, d, true).first;
+    m = where(isfinite(m), m, zeros_like(m));
+  } else {
+    m = zeros(kept_shape(x.shape(), dims), x.dtype());
+  }
   Tensor out = add(log(sum(exp(sub(x, m)), dims, true)), m);
   return keepdim ? out : out.reshape(removed_shape(x.shape(), dims));
 }

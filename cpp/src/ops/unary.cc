@@ -106,8 +106,12 @@ Tensor clamp(const Tensor& a, std::optional<double> lo, std::optional<double> hi
     using T = typename decltype(tag)::type;
     T l = lo ? static_cast<T>(*lo) : std::numeric_limits<T>::lowest();
     T h = hi ? static_cast<T>(*hi) : std::numeric_limits<T>::max();
-    // min wins when min > max, as in torch; NaN passes through
-    return map1<T, T>(a, [l, h](T v) { return v != v ? v : (v < l ? l : (v > h ? h : v)); });
+    // min(max(v, l), h): when min > max every element becomes max, as in torch; NaN passes through
+    return map1<T, T>(a, [l, h](T v) {
+      if (v != v) return v;
+      T r = v < l ? l : v;
+      return r > h ? h : r;
+    });
   });
   if (is_floating(a.dtype())) {
     double l = lo ? *lo : -INFINITY, h = hi ? *hi : INFINITY;

@@ -159,7 +159,7 @@ Tensor Tensor::squeeze() const {
   Shape s;
   for (int64_t v : shape())
     if (v != 1) s.push_back(v);
-  return s.size() == shape().size() ? view_of(*this, shape(), strides(), offset()) : reshape(s);
+  return reshape(s);  // a view that records its backward, even when nothing is squeezed
 }
 
 Tensor Tensor::squeeze(int64_t d) const {
@@ -199,6 +199,7 @@ Tensor Tensor::expand(const Shape& target) const {
     }
     int64_t have = shape()[i - lead];
     int64_t want = target[i] == -1 ? have : target[i];
+    EMBER_CHECK(want >= 0, ValueError, "expand: invalid size ", target[i], " at dimension ", i, " in ", target);
     EMBER_CHECK(have == want || have == 1, ValueError, "expand: the expanded size of the tensor (", want,
                 ") must match the existing size (", have, ") at non-singleton dimension ", i, ". Target sizes: ",
                 target, ". Tensor sizes: ", shape());
