@@ -28,4 +28,5 @@ PYBIND11_MODULE(_C, m) {
   ember::py_bind::bind_autograd(m);
   ember::py_bind::bind_numpy(m);
   ember::py_bind::bind_io(m);
+  ember::py_bind::bind_convolution(m);
 }

@@ -18,6 +18,19 @@ void gemm(int64_t M, int64_t N, int64_t K, float alpha, const float* A, int64_t 
 void gemm(int64_t M, int64_t N, int64_t K, double alpha, const double* A, int64_t rsa, int64_t csa,
           const double* B, int64_t rsb, int64_t csb, double beta, double* C, int64_t rsc, int64_t csc);
 
+// `batch` independent products with the same shape and strides; matrix b of each operand starts
+// at (operand) + b * (its batch stride). Small products run one per thread (each one entirely on
+// one thread, so the result is still independent of the thread count); large ones run one after
+// the other, each using the whole team. A batch stride of 0 reuses one operand (e.g. shared
+// weights); C's matrices must not overlap each other.
+void gemm_batched(int64_t batch, int64_t M, int64_t N, int64_t K, float alpha, const float* A, int64_t stride_a,
+                  int64_t rsa, int64_t csa, const float* B, int64_t stride_b, int64_t rsb, int64_t csb, float beta,
+                  float* C, int64_t stride_c, int64_t rsc, int64_t csc);
+
+void gemm_batched(int64_t batch, int64_t M, int64_t N, int64_t K, double alpha, const double* A,
+                  int64_t stride_a, int64_t rsa, int64_t csa, const double* B, int64_t stride_b, int64_t rsb,
+                  int64_t csb, double beta, double* C, int64_t stride_c, int64_t rsc, int64_t csc);
+
 // Naive triple loop with the same contract, the reference the tests compare against.
 void gemm_reference(int64_t M, int64_t N, int64_t K, double alpha, const double* A, int64_t rsa,
                     int64_t csa, const double* B, int64_t rsb, int64_t csb, double beta, double* C,

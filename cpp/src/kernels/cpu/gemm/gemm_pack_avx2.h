@@ -1,0 +1,159 @@
+// AVX2 packing for the layouts that need a transpose: row-major A (6-row panels) and
+// column-major B (e.g. W^T in a linear layer's forward), moving 8 x 8 float / 4 x 4 double blocks
+// through registers; column-major A is a straight copy. Ragged panels and general strides fall
+// back to the plain loops of gemm_pack.h.
+//
+// Included only by gemm_avx2.cc (compiled with -mavx2 -mfma); the anonymous namespace keeps these
+// AVX2 bodies out of every other translation unit.
+#pragma once
+
+#include <immintrin.h>
+
+#include <cstdint>
+
+#include "kernels/cpu/gemm/gemm_pack.h"
+
+namespace ember::kernels::gemm_impl {
+namespace {
+
+// r[j] <- column j of the 8 x 8 block whose rows are r[0..7].
+inline void transpose8x8(__m256 r[8]) {
+  const __m256 t0 = _mm256_unpacklo_ps(r[0], r[1]), t1 = _mm256_unpackhi_ps(r[0], r[1]);
+  const __m256 t2 = _mm256_unpacklo_ps(r[2], r[3]), t3 = _mm256_unpackhi_ps(r[2], r[3]);
+  const __m256 t4 = _mm256_unpacklo_ps(r[4], r[5]), t5 = _mm256_unpackhi_ps(r[4], r[5]);
+  const __m256 t6 = _mm256_unpacklo_ps(r[6], r[7]), t7 = _mm256_unpackhi_ps(r[6], r[7]);
+  const __m256 s0 = _mm256_shuffle_ps(t0, t2, 0x44), s1 = _mm256_shuffle_ps(t0, t2, 0xEE);
+  const __m256 s2 = _mm256_shuffle_ps(t1, t3, 0x44), s3 = _mm256_shuffle_ps(t1, t3, 0xEE);
+  const __m256 s4 = _mm256_shuffle_ps(t4, t6, 0x44), s5 = _mm256_shuffle_ps(t4, t6, 0xEE);
+  const __m256 s6 = _mm256_shuffle_ps(t5, t7, 0x44), s7 = _mm256_shuffle_ps(t5, t7, 0xEE);
+  r[0] = _mm256_permute2f128_ps(s0, s4, 0x20);
+  r[1] = _mm256_permute2f128_ps(s1, s5, 0x20);
+  r[2] = _mm256_permute2f128_ps(s2, s6, 0x20);
+  r[3] = _mm256_permute2f128_ps(s3, s7, 0x20);
+  r[4] = _mm256_permute2f128_ps(s0, s4, 0x31);
+  r[5] = _mm256_permute2f128_ps(s1, s5, 0x31);
+  r[6] = _mm256_permute2f128_ps(s2, s6, 0x31);
+  r[7] = _mm256_permute2f128_ps(s3, s7, 0x31);
+}
+
+// r[j] <- column j of the 4 x 4 block whose rows are r[0..3].
+inline void transpose4x4(__m256d r[4]) {
+  const __m256d t0 = _mm256_unpacklo_pd(r[0], r[1]), t1 = _mm256_unpackhi_pd(r[0], r[1]);
+  const __m256d t2 = _mm256_unpacklo_pd(r[2], r[3]), t3 = _mm256_unpackhi_pd(r[2], r[3]);
+  r[0] = _mm256_permute2f128_pd(t0, t2, 0x20);
+  r[1] = _mm256_permute2f128_pd(t1, t3, 0x20);
+  r[2] = _mm256_permute2f128_pd(t0, t2, 0x31);
+  r[3] = _mm256_permute2f128_pd(t1, t3, 0x31);
+}
+
+// Stores the 6 low lanes of v at p without touching p[6], p[7].
+inline void store6(float* p, __m256 v) {
+  _mm_storeu_ps(p, _mm256_castps256_ps128(v));
+  _mm_storel_pi(reinterpret_cast<__m64*>(p + 4), _mm256_extractf128_ps(v, 1));
+}
+
+void pack_a6(int64_t m, int64_t kc, const float* a, int64_t rsa, int64_t csa, float* dst) {
+  if (m == 6 && csa == 1) {
+    // Row-major A: 8 k at a time, 6 rows (plus 2 don't-care rows) transposed in registers.
+    // Each 8-wide store spills 2 lanes into the next k's slot, which the next store overwrites;
+    // the last of the 8 stores only 6 lanes so nothing lands past this block.
+    int64_t k = 0;
+    for (; k + 8 <= kc; k += 8) {
+      __m256 r[8];
+      for (int i = 0; i < 6; ++i) r[i] = _mm256_loadu_ps(a + i * rsa + k);
+      r[6] = r[0];
+      r[7] = r[0];
+      transpose8x8(r);
+      float* d = dst + k * 6;
+      for (int j = 0; j < 7; ++j) _mm256_storeu_ps(d + j * 6, r[j]);
+      store6(d + 42, r[7]);
+    }
+    for (; k < kc; ++k)
+      for (int i = 0; i < 6; ++i) dst[k * 6 + i] = a[i * rsa + k];
+  } else if (m == 6 && rsa == 1) {
+    // Column-major A: 6 contiguous floats per k.
+    for (int64_t k = 0; k < kc; ++k) {
+      const float* src = a + k * csa;
+      _mm_storeu_ps(dst + k * 6, _mm_loadu_ps(src));
+      _mm_storel_pi(reinterpret_cast<__m64*>(dst + k * 6 + 4), _mm_loadl_pi(_mm_setzero_ps(), reinterpret_cast<const __m64*>(src + 4)));
+    }
+  } else {
+    pack_a_panel_plain<6>(m, kc, a, rsa, csa, dst);
+  }
+}
+
+void pack_a6(int64_t m, int64_t kc, const double* a, int64_t rsa, int64_t csa, double* dst) {
+  if (m == 6 && csa == 1) {
+    // Row-major A: 4 k at a time; rows 0-3 by a 4 x 4 transpose, rows 4-5 by 2-lane unpacks.
+    int64_t k = 0;
+    for (; k + 4 <= kc; k += 4) {
+      __m256d r[4];
+      for (int i = 0; i < 4; ++i) r[i] = _mm256_loadu_pd(a + i * rsa + k);
+      transpose4x4(r);
+      const __m256d x4 = _mm256_loadu_pd(a + 4 * rsa + k), x5 = _mm256_loadu_pd(a + 5 * rsa + k);
+      const __m256d lo = _mm256_unpacklo_pd(x4, x5), hi = _mm256_unpackhi_pd(x4, x5);
+      const __m128d pair[4] = {_mm256_castpd256_pd128(lo), _mm256_castpd256_pd128(hi), _mm256_extractf128_pd(lo, 1),
+                               _mm256_extractf128_pd(hi, 1)};
+      double* d = dst + k * 6;
+      for (int j = 0; j < 4; ++j) {
+        _mm256_storeu_pd(d + j * 6, r[j]);
+        _mm_storeu_pd(d + j * 6 + 4, pair[j]);
+      }
+    }
+    for (; k < kc; ++k)
+      for (int i = 0; i < 6; ++i) dst[k * 6 + i] = a[i * rsa + k];
+  } else if (m == 6 && rsa == 1) {
+    for (int64_t k = 0; k < kc; ++k) {
+      const double* src = a + k * csa;
+      _mm256_storeu_pd(dst + k * 6, _mm256_loadu_pd(src));
+      _mm_storeu_pd(dst + k * 6 + 4, _mm_loadu_pd(src + 4));
+    }
+  } else {
+    pack_a_panel_plain<6>(m, kc, a, rsa, csa, dst);
+  }
+}
+
+void pack_b16(int64_t n, int64_t kc, const float* b, int64_t rsb, int64_t csb, float* dst) {
+  if (n == 16 && rsb == 1) {
+    // Column-major B: 8 k x 8 columns at a time, transposed in registers.
+    int64_t k = 0;
+    for (; k + 8 <= kc; k += 8)
+      for (int h = 0; h < 2; ++h) {
+        __m256 r[8];
+        for (int j = 0; j < 8; ++j) r[j] = _mm256_loadu_ps(b + (8 * h + j) * csb + k);
+        transpose8x8(r);
+        for (int i = 0; i < 8; ++i) _mm256_storeu_ps(dst + (k + i) * 16 + 8 * h, r[i]);
+      }
+    for (; k < kc; ++k)
+      for (int j = 0; j < 16; ++j) dst[k * 16 + j] = b[j * csb + k];
+  } else {
+    pack_b_panel_plain<16>(n, kc, b, rsb, csb, dst);
+  }
+}
+
+void pack_b8(int64_t n, int64_t kc, const double* b, int64_t rsb, int64_t csb, double* dst) {
+  if (n == 8 && rsb == 1) {
+    int64_t k = 0;
+    for (; k + 4 <= kc; k += 4)
+      for (int h = 0; h < 2; ++h) {
+        __m256d r[4];
+        for (int j = 0; j < 4; ++j) r[j] = _mm256_loadu_pd(b + (4 * h + j) * csb + k);
+        transpose4x4(r);
+        for (int i = 0; i < 4; ++i) _mm256_storeu_pd(dst + (k + i) * 8 + 4 * h, r[i]);
+      }
+    for (; k < kc; ++k)
+      for (int j = 0; j < 8; ++j) dst[k * 8 + j] = b[j * csb + k];
+  } else {
+    pack_b_panel_plain<8>(n, kc, b, rsb, csb, dst);
+  }
+}
+
+inline void pack_b_nr(int64_t n, int64_t kc, const float* b, int64_t rsb, int64_t csb, float* dst) {
+  pack_b16(n, kc, b, rsb, csb, dst);
+}
+inline void pack_b_nr(int64_t n, int64_t kc, const double* b, int64_t rsb, int64_t csb, double* dst) {
+  pack_b8(n, kc, b, rsb, csb, dst);
+}
+
+}  // namespace
+}  // namespace ember::kernels::gemm_impl
