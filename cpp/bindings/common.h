@@ -42,6 +42,11 @@ void bind_autograd(py::module_& m);
 void bind_numpy(py::module_& m);
 void bind_io(py::module_& m);
 void bind_convolution(py::module_& m);
+void bind_graph(py::module_& m);
+void bind_recurrent(py::module_& m);
+void bind_optim(py::module_& m);
+void bind_normalization(py::module_& m);
+void bind_activation(py::module_& m);
 
 bool is_tensor(py::handle h);
 // A Python operand of a binary op as a tensor: tensors pass through; Python scalars become 0-d

@@ -1,9 +1,16 @@
 // Everything an embedding application needs: #include <ember/ember.h>
 #pragma once
 
+#include "ember/activation.h"
 #include "ember/autograd.h"
+#include "ember/convolution.h"
 #include "ember/dtype.h"
 #include "ember/error.h"
+#include "ember/graph.h"
+#include "ember/io.h"
+#include "ember/normalization.h"
 #include "ember/ops.h"
+#include "ember/optim.h"
 #include "ember/random.h"
+#include "ember/recurrent.h"
 #include "ember/tensor.h"

@@ -9,3 +9,7 @@ from .loss import (BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, HingeEmbeddingL
                    MSELoss, MultiMarginLoss, NLLLoss, SmoothL1Loss)
 from .module import Module
 from .parameter import Buffer, Parameter
+from . import utils
+from .attention import *  # noqa: F401,F403
+from .graph import *  # noqa: F401,F403
+from .recurrent import *  # noqa: F401,F403

@@ -6,7 +6,7 @@ from .module import Module
 
 
 class _Elementwise(Module):
-    _fn = None
+    _fn = ""  # name of the function in ember.nn.functional, looked up per call
     _args = ()
 
     def __init__(self, **kwargs):
@@ -15,36 +15,36 @@ class _Elementwise(Module):
             setattr(self, k, v)
 
     def forward(self, x):
-        return type(self)._fn(x, **{k: getattr(self, k) for k in self._args})
+        return getattr(F, self._fn)(x, **{k: getattr(self, k) for k in self._args})
 
     def extra_repr(self):
         return ", ".join(f"{k}={getattr(self, k)}" for k in self._args)
 
 
 class Sigmoid(_Elementwise):
-    _fn = staticmethod(F.sigmoid)
+    _fn = "sigmoid"
 
 
 class Tanh(_Elementwise):
-    _fn = staticmethod(F.tanh)
+    _fn = "tanh"
 
 
 class ReLU(_Elementwise):
-    _fn = staticmethod(F.relu)
+    _fn = "relu"
 
     def __init__(self, inplace=False):
         super().__init__()
 
 
 class ReLU6(_Elementwise):
-    _fn = staticmethod(F.relu6)
+    _fn = "relu6"
 
     def __init__(self, inplace=False):
         super().__init__()
 
 
 class LeakyReLU(_Elementwise):
-    _fn = staticmethod(F.leaky_relu)
+    _fn = "leaky_relu"
     _args = ("negative_slope",)
 
     def __init__(self, negative_slope=0.01, inplace=False):
@@ -52,7 +52,7 @@ class LeakyReLU(_Elementwise):
 
 
 class ELU(_Elementwise):
-    _fn = staticmethod(F.elu)
+    _fn = "elu"
     _args = ("alpha",)
 
     def __init__(self, alpha=1.0, inplace=False):
@@ -60,14 +60,14 @@ class ELU(_Elementwise):
 
 
 class SELU(_Elementwise):
-    _fn = staticmethod(F.selu)
+    _fn = "selu"
 
     def __init__(self, inplace=False):
         super().__init__()
 
 
 class GELU(_Elementwise):
-    _fn = staticmethod(F.gelu)
+    _fn = "gelu"
     _args = ("approximate",)
 
     def __init__(self, approximate="none"):
@@ -75,7 +75,7 @@ class GELU(_Elementwise):
 
 
 class Softplus(_Elementwise):
-    _fn = staticmethod(F.softplus)
+    _fn = "softplus"
     _args = ("beta", "threshold")
 
     def __init__(self, beta=1.0, threshold=20.0):
@@ -83,14 +83,14 @@ class Softplus(_Elementwise):
 
 
 class SiLU(_Elementwise):
-    _fn = staticmethod(F.silu)
+    _fn = "silu"
 
     def __init__(self, inplace=False):
         super().__init__()
 
 
 class Hardtanh(_Elementwise):
-    _fn = staticmethod(F.hardtanh)
+    _fn = "hardtanh"
     _args = ("min_val", "max_val")
 
     def __init__(self, min_val=-1.0, max_val=1.0, inplace=False):
@@ -100,7 +100,7 @@ class Hardtanh(_Elementwise):
 class Maxout(_Elementwise):
     """Max over `pieces` groups of channels along dim 1 (Goodfellow et al. 2013)."""
 
-    _fn = staticmethod(F.maxout)
+    _fn = "maxout"
     _args = ("pieces",)
 
     def __init__(self, pieces):
@@ -108,7 +108,7 @@ class Maxout(_Elementwise):
 
 
 class Softmax(_Elementwise):
-    _fn = staticmethod(F.softmax)
+    _fn = "softmax"
     _args = ("dim",)
 
     def __init__(self, dim=None):
@@ -116,7 +116,7 @@ class Softmax(_Elementwise):
 
 
 class LogSoftmax(_Elementwise):
-    _fn = staticmethod(F.log_softmax)
+    _fn = "log_softmax"
     _args = ("dim",)
 
     def __init__(self, dim=None):

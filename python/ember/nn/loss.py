@@ -6,7 +6,7 @@ from .module import Module
 
 
 class _Loss(Module):
-    _fn = None
+    _fn = ""  # name of the function in ember.nn.functional, looked up per call
     _args = ()
 
     def __init__(self, reduction="mean", **kwargs):
@@ -22,22 +22,22 @@ class _Loss(Module):
 
     def forward(self, input, target):
         kwargs = {k: getattr(self, k) for k in self._args}
-        return type(self)._fn(input, target, reduction=self.reduction, **kwargs)
+        return getattr(F, self._fn)(input, target, reduction=self.reduction, **kwargs)
 
     def extra_repr(self):
         return f"reduction={self.reduction}" if self.reduction != "mean" else ""
 
 
 class MSELoss(_Loss):
-    _fn = staticmethod(F.mse_loss)
+    _fn = "mse_loss"
 
 
 class L1Loss(_Loss):
-    _fn = staticmethod(F.l1_loss)
+    _fn = "l1_loss"
 
 
 class SmoothL1Loss(_Loss):
-    _fn = staticmethod(F.smooth_l1_loss)
+    _fn = "smooth_l1_loss"
     _args = ("beta",)
 
     def __init__(self, reduction="mean", beta=1.0):
@@ -45,7 +45,7 @@ class SmoothL1Loss(_Loss):
 
 
 class HuberLoss(_Loss):
-    _fn = staticmethod(F.huber_loss)
+    _fn = "huber_loss"
     _args = ("delta",)
 
     def __init__(self, reduction="mean", delta=1.0):
@@ -53,7 +53,7 @@ class HuberLoss(_Loss):
 
 
 class BCELoss(_Loss):
-    _fn = staticmethod(F.binary_cross_entropy)
+    _fn = "binary_cross_entropy"
     _args = ("weight",)
 
     def __init__(self, weight=None, reduction="mean"):
@@ -61,7 +61,7 @@ class BCELoss(_Loss):
 
 
 class BCEWithLogitsLoss(_Loss):
-    _fn = staticmethod(F.binary_cross_entropy_with_logits)
+    _fn = "binary_cross_entropy_with_logits"
     _args = ("weight", "pos_weight")
 
     def __init__(self, weight=None, reduction="mean", pos_weight=None):
@@ -69,7 +69,7 @@ class BCEWithLogitsLoss(_Loss):
 
 
 class CrossEntropyLoss(_Loss):
-    _fn = staticmethod(F.cross_entropy)
+    _fn = "cross_entropy"
     _args = ("weight", "ignore_index", "label_smoothing")
 
     def __init__(self, weight=None, ignore_index=-100, reduction="mean", label_smoothing=0.0):
@@ -77,7 +77,7 @@ class CrossEntropyLoss(_Loss):
 
 
 class NLLLoss(_Loss):
-    _fn = staticmethod(F.nll_loss)
+    _fn = "nll_loss"
     _args = ("weight", "ignore_index")
 
     def __init__(self, weight=None, ignore_index=-100, reduction="mean"):
@@ -85,7 +85,7 @@ class NLLLoss(_Loss):
 
 
 class HingeEmbeddingLoss(_Loss):
-    _fn = staticmethod(F.hinge_embedding_loss)
+    _fn = "hinge_embedding_loss"
     _args = ("margin",)
 
     def __init__(self, margin=1.0, reduction="mean"):
@@ -95,7 +95,7 @@ class HingeEmbeddingLoss(_Loss):
 class MultiMarginLoss(_Loss):
     """The multi-class SVM hinge loss."""
 
-    _fn = staticmethod(F.multi_margin_loss)
+    _fn = "multi_margin_loss"
     _args = ("p", "margin", "weight")
 
     def __init__(self, p=1, margin=1.0, weight=None, reduction="mean"):
@@ -103,7 +103,7 @@ class MultiMarginLoss(_Loss):
 
 
 class KLDivLoss(_Loss):
-    _fn = staticmethod(F.kl_div)
+    _fn = "kl_div"
     _args = ("log_target",)
 
     def __init__(self, reduction="mean", log_target=False):

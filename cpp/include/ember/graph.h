@@ -1,0 +1,4 @@
+// Public graph API (filled in by its own change).
+#pragma once
+
+#include "ember/tensor.h"

@@ -1,0 +1,4 @@
+// Public optim API (filled in by its own change).
+#pragma once
+
+#include "ember/tensor.h"

@@ -1,0 +1,2 @@
+"""(filled in by its own change)"""
+__all__ = []
