@@ -1,7 +1,8 @@
 // AVX-512 micro-kernel of the GEMM: an MR x 32 float (MR x 16 double) tile of C in 2*MR zmm
-// accumulators. Per k: two loads of the B micro-panel row and MR broadcasts of A (folded into
-// the FMAs as embedded broadcasts), feeding 2*MR FMAs. With 32 zmm registers MR = 12 leaves room
-// for the B row; 24 independent chains cover the FMA latency on two 512-bit pipes.
+// accumulators. Per k: two loads of the B micro-panel row and MR broadcasts of A, feeding 2*MR
+// FMAs. gemm_avx512.cc uses MR = 8: 16 independent chains cover the FMA latency of two 512-bit
+// pipes, and 10 loads per 16 FMAs stay within two loads a cycle (MR = 12 measured the same on
+// squares and slower for M = 64).
 //
 // The same contract as the AVX2 kernel (gemm_kernel_avx2.h): only the first R >= m rows are
 // computed, every element is one chain of FMAs over k whatever the tile shape, and C is updated
