@@ -18,7 +18,7 @@ namespace ember::kernels::gemm_impl {
 namespace {
 
 // A micro-panel of 8 rows: dst[k*8 + i] = A(i, k).
-void pack_a8(int64_t m, int64_t kc, const float* a, int64_t rsa, int64_t csa, float* dst) {
+inline void pack_a8(int64_t m, int64_t kc, const float* a, int64_t rsa, int64_t csa, float* dst) {
   if (m == 8 && csa == 1) {
     int64_t k = 0;
     for (; k + 8 <= kc; k += 8) {
@@ -34,7 +34,7 @@ void pack_a8(int64_t m, int64_t kc, const float* a, int64_t rsa, int64_t csa, fl
   }
 }
 
-void pack_a8(int64_t m, int64_t kc, const double* a, int64_t rsa, int64_t csa, double* dst) {
+inline void pack_a8(int64_t m, int64_t kc, const double* a, int64_t rsa, int64_t csa, double* dst) {
   if (m == 8 && csa == 1) {
     int64_t k = 0;
     for (; k + 4 <= kc; k += 4)
@@ -53,7 +53,7 @@ void pack_a8(int64_t m, int64_t kc, const double* a, int64_t rsa, int64_t csa, d
 
 // B micro-panel of NR columns: dst[k*NR + j] = B(k, j). Column-major B: each 8 x 8 (4 x 4)
 // block of k x columns is transposed in registers.
-void pack_b32(int64_t n, int64_t kc, const float* b, int64_t rsb, int64_t csb, float* dst) {
+inline void pack_b32(int64_t n, int64_t kc, const float* b, int64_t rsb, int64_t csb, float* dst) {
   if (n == 32 && rsb == 1) {
     int64_t k = 0;
     for (; k + 8 <= kc; k += 8)
@@ -70,7 +70,7 @@ void pack_b32(int64_t n, int64_t kc, const float* b, int64_t rsb, int64_t csb, f
   }
 }
 
-void pack_b16d(int64_t n, int64_t kc, const double* b, int64_t rsb, int64_t csb, double* dst) {
+inline void pack_b16d(int64_t n, int64_t kc, const double* b, int64_t rsb, int64_t csb, double* dst) {
   if (n == 16 && rsb == 1) {
     int64_t k = 0;
     for (; k + 4 <= kc; k += 4)
