@@ -111,14 +111,27 @@ struct Padded {
   int64_t size() const { return copy() ? C * Hp * Wp : 0; }
 };
 
+// Copies the image into the interior of buf, whose border the caller zeroed once (zero_borders):
+// every image of a call writes the same interior, so the border stays zero.
 template <typename T>
 const T* pad_image(const Padded& g, const T* x, T* buf) {
   if (!g.copy()) return x;
-  std::memset(buf, 0, sizeof(T) * g.C * g.Hp * g.Wp);
   for (int64_t c = 0; c < g.C; ++c)
-    for (int64_t h = 0; h < g.H; ++h)
-      std::memcpy(buf + (c * g.Hp + h + g.top) * g.Wp + g.left, x + (c * g.H + h) * g.W, sizeof(T) * g.W);
+    for (int64_t h = 0; h < g.H; ++h) {
+      T* d = buf + (c * g.Hp + h + g.top) * g.Wp + g.left;
+      const T* s = x + (c * g.H + h) * g.W;
+      for (int64_t w = 0; w < g.W; ++w) d[w] = s[w];  // rows are short: an inline loop, not memcpy
+    }
   return buf;
+}
+
+// `count` padded buffers of g.size() elements, zeroed (their borders stay zero across images).
+template <typename T>
+T* padded_buffers(const Padded& g, int count) {
+  const size_t n = static_cast<size_t>(count) * static_cast<size_t>(g.size());
+  T* bufs = scratch<T>(kScratchPadded, n);
+  if (n > 0) std::memset(bufs, 0, sizeof(T) * n);
+  return bufs;
 }
 
 // Tap offsets into a padded image: tap (c, kh, kw) -> c*Hp*Wp + kh*dh*Wp + kw*dw.
@@ -165,7 +178,7 @@ struct ImplicitConv {
 template <typename T>
 void run_implicit(const ImplicitConv<T>& c, const T* src, T* out, int nt) {
   const int64_t HoWo = c.Ho * c.Wo, per_thread = c.pad.size();
-  T* bufs = scratch<T>(kScratchPadded, static_cast<size_t>(nt * per_thread));
+  T* bufs = padded_buffers<T>(c.pad, nt);
 #pragma omp parallel for num_threads(nt) schedule(dynamic, 1) if (nt > 1)
   for (int64_t n = 0; n < c.N; ++n) {
     T* buf = bufs + thread_id() * per_thread;
@@ -292,7 +305,7 @@ void backward_weight_generic(const Conv2dParams& p, const T* input, const T* gra
   int nt = cpu::max_threads();
   if (nt <= 1 || cpu::in_parallel() || !cpu::worth_parallel(flops_of(p, d)) || nchunks < nt) nt = 1;
   const int64_t per_thread = pad.size();
-  T* bufs = scratch<T>(kScratchPadded, static_cast<size_t>(nt * per_thread));
+  T* bufs = padded_buffers<T>(pad, nt);
   int64_t* off = scratch<int64_t>(kScratchOffsets, static_cast<size_t>(d.Kg));
   fill_tap_offsets(d.Cg, pad.Hp, pad.Wp, p.kH, p.kW, p.dilation_h, p.dilation_w, off);
   // Chunk 0 accumulates straight into grad_weight; chunks 1.. into these copies.
@@ -331,20 +344,23 @@ template <typename T>
 void backward_bias_impl(const Conv2dParams& p, const T* grad_output, T* grad_bias) {
   const int64_t HoWo = p.out_h() * p.out_w();
   const bool par = cpu::worth_parallel(p.N * p.C_out * HoWo) && p.C_out > 1;
-  // One channel per iteration, images in order, 8 fixed lanes within a plane: the same sums
-  // whatever the thread count, and the lanes let the compiler vectorize without -ffast-math.
+  // One channel per iteration, images in order, 32 fixed lanes within a plane: the same sums
+  // whatever the thread count, and the lanes let the compiler vectorize without -ffast-math
+  // (32 = 8 independent SSE chains, enough to hide the add latency).
+  constexpr int L = 32;
 #pragma omp parallel for schedule(static) if (par)
   for (int64_t co = 0; co < p.C_out; ++co) {
     T total = T(0);
     for (int64_t n = 0; n < p.N; ++n) {
       const T* g = grad_output + (n * p.C_out + co) * HoWo;
-      T lane[8] = {};
+      T lane[L] = {};
       int64_t s = 0;
-      for (; s + 8 <= HoWo; s += 8)
-        for (int l = 0; l < 8; ++l) lane[l] += g[s + l];
-      T plane = ((lane[0] + lane[1]) + (lane[2] + lane[3])) + ((lane[4] + lane[5]) + (lane[6] + lane[7]));
-      for (; s < HoWo; ++s) plane += g[s];
-      total += plane;
+      for (; s + L <= HoWo; s += L)
+        for (int l = 0; l < L; ++l) lane[l] += g[s + l];
+      for (int l = 0; s + l < HoWo; ++l) lane[l] += g[s + l];
+      for (int w = L / 2; w >= 1; w /= 2)  // fixed pairwise tree
+        for (int l = 0; l < w; ++l) lane[l] += lane[l + w];
+      total += lane[0];
     }
     grad_bias[co] = total;
   }

@@ -28,6 +28,8 @@ struct Avx512Kernel {
   static void pack_b(int64_t n, int64_t kc, const T* b, int64_t rsb, int64_t csb, T* dst) {
     pack_b_z(n, kc, b, rsb, csb, dst);
   }
+  static constexpr int64_t VW = S::W;
+  static void copy_vw(T* dst, const T* src) { copy_vw_z(dst, src); }
   static void copy_run(T* dst, const T* src, int64_t len) { copy_run_z(dst, src, len); }
   static void gather_t(T* dst, int64_t ld, const T* const* src, int64_t n, int64_t len) {
     gather_t_z(dst, ld, src, n, len);

@@ -48,6 +48,8 @@ struct GenericKernel {
   static void pack_b(int64_t n, int64_t kc, const T* b, int64_t rsb, int64_t csb, T* dst) {
     pack_b_panel_plain<kNR>(n, kc, b, rsb, csb, dst);
   }
+  static constexpr int64_t VW = kNR;
+  static void copy_vw(T* dst, const T* src) { copy_run_plain(dst, src, kNR); }
   static void copy_run(T* dst, const T* src, int64_t len) { copy_run_plain(dst, src, len); }
   static void gather_t(T* dst, int64_t ld, const T* const* src, int64_t n, int64_t len) {
     gather_t_plain(dst, ld, src, n, len);

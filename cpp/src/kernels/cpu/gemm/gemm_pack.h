@@ -88,9 +88,9 @@ void pack_b_panels(int64_t n, int64_t kc, const T* b, int64_t rsb, int64_t csb, 
 
 // ---- implicit im2col (Im2colSource, gemm_impl.h) -------------------------------------------
 //
-// Kern supplies copy_run(dst, src, len) (dst[t] = src[t], t < len) and
-// gather_t(dst, ld, src, n, len) (dst[t*ld + j] = src[j][t] for t < len, j < n): the two
-// inner loops, written with the ISA's vectors by each back end.
+// Kern supplies VW (elements per vector), copy_vw(dst, src) (one vector), copy_run(dst, src,
+// len) (dst[t] = src[t], t < len) and gather_t(dst, ld, src, n, len) (dst[t*ld + j] = src[j][t]
+// for t < len, j < n): the inner loops, written with the ISA's vectors by each back end.
 
 // Output pixels [q, q + len) of one output row: their positions are pos(q) + t * col_step.
 struct PixelRun {
@@ -112,14 +112,34 @@ int64_t pixel_runs(const Im2colSource<T>& v, int64_t q0, int64_t n, PixelRun* ru
 
 // Panels of NR columns j (output pixels) covering [j0, j0 + n), rows k (taps) [k0, k0 + kc):
 // dst[p*NR*kc + k*NR + j] = base[off[k0 + k] + pos(j0 + p*NR + j)], zero past n.
+// A panel is cut into vectors of Kern::VW columns; a vector whose columns lie in one run is one
+// unaligned vector copy per k (the common case: output rows of 16, 32, ... pixels), the others
+// are copied run by run.
 template <class Kern, typename T>
 void pack_b_im2col(const Im2colSource<T>& v, int64_t j0, int64_t n, int64_t k0, int64_t kc, T* dst) {
-  constexpr int64_t NR = Kern::NR;
+  constexpr int64_t NR = Kern::NR, VW = Kern::VW, NV = NR / VW;
   PixelRun runs[NR];
   for (int64_t p = 0; p * NR < n; ++p) {
     const int64_t np = n - p * NR < NR ? n - p * NR : NR;
     const int64_t nruns = pixel_runs(v, j0 + p * NR, np, runs);
     T* d = dst + p * NR * kc;
+    // whole[u] >= 0: vector u reads base + off[k] + whole[u].
+    int64_t whole[NV];
+    bool all_whole = v.col_step == 1;
+    for (int64_t u = 0; u < NV; ++u) {
+      whole[u] = -1;
+      for (int64_t r = 0; r < nruns; ++r)
+        if (runs[r].first <= u * VW && (u + 1) * VW <= runs[r].first + runs[r].len)
+          whole[u] = runs[r].pos + (u * VW - runs[r].first);
+      all_whole = all_whole && whole[u] >= 0;
+    }
+    if (all_whole) {
+      for (int64_t k = 0; k < kc; ++k) {
+        const T* src = v.base + v.off[k0 + k];
+        for (int64_t u = 0; u < NV; ++u) Kern::copy_vw(d + k * NR + u * VW, src + whole[u]);
+      }
+      continue;
+    }
     for (int64_t k = 0; k < kc; ++k) {
       const T* src = v.base + v.off[k0 + k];
       T* dk = d + k * NR;
@@ -166,7 +186,7 @@ void pack_bt_im2col(const Im2colSource<T>& v, int64_t j0, int64_t n, int64_t k0,
   }
 }
 
-// Plain versions of the two inner loops, for the portable back end and the ragged ends.
+// Plain versions of the inner loops, for the portable back end and the ragged ends.
 template <typename T>
 inline void copy_run_plain(T* dst, const T* src, int64_t len) {
   for (int64_t t = 0; t < len; ++t) dst[t] = src[t];

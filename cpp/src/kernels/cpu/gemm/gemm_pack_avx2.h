@@ -148,6 +148,9 @@ inline void pack_b8(int64_t n, int64_t kc, const double* b, int64_t rsb, int64_t
   }
 }
 
+inline void copy_vw_y(float* dst, const float* src) { _mm256_storeu_ps(dst, _mm256_loadu_ps(src)); }
+inline void copy_vw_y(double* dst, const double* src) { _mm256_storeu_pd(dst, _mm256_loadu_pd(src)); }
+
 // dst[t] = src[t] for t < len: 8 (4) at a time, the rest one by one.
 inline void copy_run_y(float* dst, const float* src, int64_t len) {
   int64_t t = 0;

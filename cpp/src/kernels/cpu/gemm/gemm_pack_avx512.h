@@ -87,6 +87,9 @@ inline void pack_b16d(int64_t n, int64_t kc, const double* b, int64_t rsb, int64
   }
 }
 
+inline void copy_vw_z(float* dst, const float* src) { _mm512_storeu_ps(dst, _mm512_loadu_ps(src)); }
+inline void copy_vw_z(double* dst, const double* src) { _mm512_storeu_pd(dst, _mm512_loadu_pd(src)); }
+
 // dst[t] = src[t] for t < len: full vectors, then one masked vector (masked-off lanes are
 // neither read nor written, so nothing past either end is touched).
 inline void copy_run_z(float* dst, const float* src, int64_t len) {
