@@ -64,6 +64,9 @@ bool conv2d_backward_input_direct_avx2(const Conv2dParams& p, const float* grad_
 bool conv2d_backward_weight_direct_avx2(const Conv2dParams& p, const float* input,
                                         const float* grad_output, float* grad_weight);
 
+template <typename T>
+void sum_chunk_partials(T* grad_weight, const T* partials, int64_t nchunks, int64_t wsize);
+
 namespace {
 
 struct Dims {
@@ -283,6 +286,32 @@ void backward_input_generic(const Conv2dParams& p, const T* grad_output, const T
   }
 }
 
+}  // namespace
+
+// grad_weight[i] += partials[c][i] for chunks c = 1 .. nchunks-1 in order: each element is the same
+// chain of adds whatever the thread count. Blocks of elements run in parallel; inside a block the
+// chunks are streamed one after the other (sequential reads, vectorized adds).
+template <typename T>
+void sum_chunk_partials(T* grad_weight, const T* partials, int64_t nchunks, int64_t wsize) {
+  if (nchunks <= 1) return;
+  constexpr int64_t kBlock = 2048;
+  const int64_t blocks = (wsize + kBlock - 1) / kBlock;
+  const bool par = cpu::worth_parallel(wsize * (nchunks - 1)) && blocks > 1;
+#pragma omp parallel for schedule(static) if (par)
+  for (int64_t b = 0; b < blocks; ++b) {
+    T* g = grad_weight + b * kBlock;
+    const int64_t n = std::min(kBlock, wsize - b * kBlock);
+    for (int64_t c = 1; c < nchunks; ++c) {
+      const T* part = partials + (c - 1) * wsize + b * kBlock;
+      for (int64_t i = 0; i < n; ++i) g[i] += part[i];
+    }
+  }
+}
+template void sum_chunk_partials<float>(float*, const float*, int64_t, int64_t);
+template void sum_chunk_partials<double>(double*, const double*, int64_t, int64_t);
+
+namespace {
+
 // Number of image chunks for backward_weight: as many as useful for up to 16 threads, fewer when
 // the per-chunk copies of grad_weight would pass ~16 MB. Depends only on the shape.
 int64_t weight_chunks(const Conv2dParams& p, size_t elem_size) {
@@ -329,15 +358,7 @@ void backward_weight_generic(const Conv2dParams& p, const T* input, const T* gra
       }
     }
   }
-  if (nchunks > 1) {
-    const bool par = cpu::worth_parallel(wsize * (nchunks - 1));
-#pragma omp parallel for schedule(static) if (par)
-    for (int64_t i = 0; i < wsize; ++i) {
-      T acc = grad_weight[i];
-      for (int64_t c = 1; c < nchunks; ++c) acc += partials[(c - 1) * wsize + i];
-      grad_weight[i] = acc;
-    }
-  }
+  sum_chunk_partials(grad_weight, partials, nchunks, wsize);
 }
 
 template <typename T>

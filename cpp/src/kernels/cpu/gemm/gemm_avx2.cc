@@ -27,6 +27,7 @@ struct Avx2Kernel {
   static void pack_b(int64_t n, int64_t kc, const T* b, int64_t rsb, int64_t csb, T* dst) {
     pack_b_nr(n, kc, b, rsb, csb, dst);
   }
+  static constexpr bool kImageRows = false;  // B from an image is always packed
   static constexpr int64_t VW = S::W;
   static void copy_vw(T* dst, const T* src) { copy_vw_y(dst, src); }
   static void copy_run(T* dst, const T* src, int64_t len) { copy_run_y(dst, src, len); }

@@ -28,6 +28,12 @@ struct Avx512Kernel {
   static void pack_b(int64_t n, int64_t kc, const T* b, int64_t rsb, int64_t csb, T* dst) {
     pack_b_z(n, kc, b, rsb, csb, dst);
   }
+  // B rows can be read straight from an image (the conv's implicit im2col), see kernel_image_z.
+  static constexpr bool kImageRows = true;
+  static void kernel_image(int64_t kc, T alpha, const T* a, const T* base0, const T* base1, const int64_t* off,
+                           T beta, T* c, int64_t rsc, int64_t csc, int64_t m, int64_t n) {
+    kernel_image_z<S, 8>(kc, alpha, a, base0, base1, off, beta, c, rsc, csc, m, n);
+  }
   static constexpr int64_t VW = S::W;
   static void copy_vw(T* dst, const T* src) { copy_vw_z(dst, src); }
   static void copy_run(T* dst, const T* src, int64_t len) { copy_run_z(dst, src, len); }

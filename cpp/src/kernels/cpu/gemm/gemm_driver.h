@@ -233,6 +233,8 @@ void run_blocked(const Args<typename Kern::T>& args, int max_threads) {
     int64_t run = per_l2 < 1 ? 1 : per_l2;
     if (nt > 1 && run > ceil_div(Q, 4 * nt)) run = ceil_div(Q, 4 * nt);
     const int64_t runs = ceil_div(Q, run);
+    // Kernels that read B rows from an image (two vectors per row) skip packing for it.
+    const bool image_rows = Kern::kImageRows && NR == 2 * Kern::VW && p.B_im2col != nullptr && !p.B_im2col->transposed;
     team.run([&](int) {
       T* abuf = p.A_packed ? nullptr : static_cast<T*>(scratch(kScratchA, sizeof(T) * mc * kc_max));
       T* pbuf = static_cast<T*>(scratch(kScratchB, sizeof(T) * run * NR * kc_max));
@@ -243,6 +245,27 @@ void run_blocked(const Args<typename Kern::T>& args, int max_threads) {
         // for_dynamic ends with a barrier: K blocks of one C tile stay in order.
         team.for_dynamic(runs, [&](int64_t r) {
           const int64_t q0 = r * run, q1 = min64(Q, q0 + run);
+          if (image_rows) {
+            // Panels whose vectors are runs of the image are read from it in place (no copy);
+            // the others (row ends inside a vector, the ragged last panel) are packed.
+            const Im2colSource<T>& v = *p.B_im2col;
+            for (int64_t q = q0; q < q1; ++q) {
+              const int64_t nr = min64(NR, N - q * NR);
+              T* cq = p.C + q * NR * p.csc;
+              int64_t whole[NR / Kern::VW];
+              if (whole_vectors<NR, Kern::VW>(v, q * NR, nr, whole)) {
+                if constexpr (Kern::kImageRows) {
+                  for (int64_t ir = 0; ir < M; ir += MR)
+                    Kern::kernel_image(kcb, p.alpha, ablk + ir * kcb, v.base + whole[0], v.base + whole[1],
+                                       v.off + pc, beta, cq + ir * p.rsc, p.rsc, p.csc, min64(MR, M - ir), nr);
+                }
+              } else {
+                pack_b_range<Kern>(p, q * NR, nr, pc, kcb, pbuf);
+                sweep(ablk, M, pbuf, NR, kcb, beta, cq, nr);
+              }
+            }
+            return;
+          }
           if (!plan.b_direct) {
             pack_b_range<Kern>(p, q0 * NR, min64(N, q1 * NR) - q0 * NR, pc, kcb, pbuf);
             for (int64_t q = q0; q < q1; ++q)

@@ -48,6 +48,7 @@ struct GenericKernel {
   static void pack_b(int64_t n, int64_t kc, const T* b, int64_t rsb, int64_t csb, T* dst) {
     pack_b_panel_plain<kNR>(n, kc, b, rsb, csb, dst);
   }
+  static constexpr bool kImageRows = false;  // B from an image is always packed
   static constexpr int64_t VW = kNR;
   static void copy_vw(T* dst, const T* src) { copy_run_plain(dst, src, kNR); }
   static void copy_run(T* dst, const T* src, int64_t len) { copy_run_plain(dst, src, len); }

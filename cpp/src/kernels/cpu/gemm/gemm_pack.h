@@ -110,6 +110,25 @@ int64_t pixel_runs(const Im2colSource<T>& v, int64_t q0, int64_t n, PixelRun* ru
   return count;
 }
 
+// For the panel of np <= NR columns from j0 of a (non-transposed) image view: whole[u] = where
+// vector u (columns [u*VW, u*VW + VW)) starts past a tap's offset, or -1 when its columns are not
+// one contiguous run. Returns true when every vector of a full panel is one run: the panel can
+// then be read straight from the image, vector by vector.
+template <int64_t NR, int64_t VW, typename T>
+bool whole_vectors(const Im2colSource<T>& v, int64_t j0, int64_t np, int64_t* whole) {
+  PixelRun runs[NR];
+  const int64_t nruns = pixel_runs(v, j0, np, runs);
+  bool all = v.col_step == 1 && np == NR;
+  for (int64_t u = 0; u < NR / VW; ++u) {
+    whole[u] = -1;
+    for (int64_t r = 0; r < nruns; ++r)
+      if (runs[r].first <= u * VW && (u + 1) * VW <= runs[r].first + runs[r].len)
+        whole[u] = runs[r].pos + (u * VW - runs[r].first);
+    all = all && whole[u] >= 0;
+  }
+  return all;
+}
+
 // Panels of NR columns j (output pixels) covering [j0, j0 + n), rows k (taps) [k0, k0 + kc):
 // dst[p*NR*kc + k*NR + j] = base[off[k0 + k] + pos(j0 + p*NR + j)], zero past n.
 // A panel is cut into vectors of Kern::VW columns; a vector whose columns lie in one run is one
@@ -123,17 +142,8 @@ void pack_b_im2col(const Im2colSource<T>& v, int64_t j0, int64_t n, int64_t k0, 
     const int64_t np = n - p * NR < NR ? n - p * NR : NR;
     const int64_t nruns = pixel_runs(v, j0 + p * NR, np, runs);
     T* d = dst + p * NR * kc;
-    // whole[u] >= 0: vector u reads base + off[k] + whole[u].
-    int64_t whole[NV];
-    bool all_whole = v.col_step == 1;
-    for (int64_t u = 0; u < NV; ++u) {
-      whole[u] = -1;
-      for (int64_t r = 0; r < nruns; ++r)
-        if (runs[r].first <= u * VW && (u + 1) * VW <= runs[r].first + runs[r].len)
-          whole[u] = runs[r].pos + (u * VW - runs[r].first);
-      all_whole = all_whole && whole[u] >= 0;
-    }
-    if (all_whole) {
+    int64_t whole[NV];  // vector u reads base + off[k] + whole[u]
+    if (whole_vectors<NR, VW>(v, j0 + p * NR, np, whole)) {
       for (int64_t k = 0; k < kc; ++k) {
         const T* src = v.base + v.off[k0 + k];
         for (int64_t u = 0; u < NV; ++u) Kern::copy_vw(d + k * NR + u * VW, src + whole[u]);
