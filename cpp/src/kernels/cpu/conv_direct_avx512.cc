@@ -1,6 +1,13 @@
 // The direct small-channel convolution (conv_direct_impl.h) on 16-lane AVX-512 vectors with 32
 // registers (this file is compiled with AVX-512; conv.cc calls it only when cpu::use_avx512()).
+// GCC 12's AVX-512 headers pass _mm256_undefined_*() into masked builtins, which -Wuninitialized
+// reports wherever such an intrinsic (extract, shuffle, reduce) is inlined; nothing here is
+// uninitialized.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #include <immintrin.h>
+#pragma GCC diagnostic pop
 
 #include "kernels/cpu/conv_direct_impl.h"
 
@@ -21,14 +28,7 @@ struct Zmm {
   static V fma(V a, V b, V c) { return _mm512_fmadd_ps(a, b, c); }
   static M mask_for(int64_t n) { return static_cast<M>((1u << n) - 1u); }  // lanes < n
   static V maskz_load(M m, const float* p) { return _mm512_maskz_loadu_ps(m, p); }
-  static float hsum(V v) {
-    // Through memory, once per tile: the shuffle intrinsics trip GCC 12's -Wuninitialized.
-    alignas(64) float t[16];
-    _mm512_store_ps(t, v);
-    for (int w = 8; w >= 1; w /= 2)  // fixed pairwise tree
-      for (int l = 0; l < w; ++l) t[l] += t[l + w];
-    return t[0];
-  }
+  static float hsum(V v) { return _mm512_reduce_add_ps(v); }
 };
 
 }  // namespace
