@@ -5,7 +5,8 @@
 //   bench_gemm --quick    sgemm table only
 //
 // GFLOP/s = 2*M*N*K / median time. "% peak" divides by the register-only FMA peak measured at
-// start-up with the same thread count (bench_util.h). Transposed operands are views (swapped
+// start-up with the same thread count and vector width as the path (bench_util.h): 512-bit on
+// CPUs where the AVX-512 kernels run, else 256-bit. Transposed operands are views (swapped
 // strides), as the autograd engine passes them: X^T in dW = X^T dY, W^T in dX = dY W^T.
 #include <cstdio>
 #include <algorithm>
@@ -135,28 +136,40 @@ void small_products() {
   }
 }
 
+// Register-only FMA peak for 1 and 2 threads on 256- or 512-bit vectors. When the 2-thread run
+// never had both cores (a shared machine), twice the 1-thread peak stands in (and says so).
+struct Peaks {
+  double f[2], d[2];
+};
+
+Peaks measure_peaks(bool wide512) {
+  Peaks p;
+  for (int t = 1; t <= 2; ++t) {
+    p.f[t - 1] = ember::bench::measure_fma_peak_gflops(t, false, wide512);
+    p.d[t - 1] = ember::bench::measure_fma_peak_gflops(t, true, wide512);
+  }
+  std::printf("FMA peak, %s vectors (register-only loop, best burst): float %.1f / %.1f GFLOP/s, double %.1f / "
+              "%.1f GFLOP/s (1 / 2 threads)\n",
+              wide512 ? "512-bit" : "256-bit", p.f[0], p.f[1], p.d[0], p.d[1]);
+  if (p.f[1] < 1.5 * p.f[0] || p.d[1] < 1.5 * p.d[0]) {
+    p.f[1] = 2 * p.f[0];
+    p.d[1] = 2 * p.d[0];
+    std::printf("note: the second core was busy during the 2-thread peak run; %%peak for 2 threads uses 2 x the "
+                "1-thread peak (float %.1f, double %.1f)\n",
+                p.f[1], p.d[1]);
+  }
+  return p;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   const bool quick = argc > 1 && std::strcmp(argv[1], "--quick") == 0;
-  double speak[2], dpeak[2];
-  for (int t = 1; t <= 2; ++t) {
-    speak[t - 1] = ember::bench::measure_fma_peak_gflops(t, false);
-    dpeak[t - 1] = ember::bench::measure_fma_peak_gflops(t, true);
-  }
-  std::printf("FMA peak (register-only loop, best burst): float %.1f / %.1f GFLOP/s, double %.1f / %.1f GFLOP/s"
-              " (1 / 2 threads); AVX2 path: %s\n",
-              speak[0], speak[1], dpeak[0], dpeak[1], ember::cpu::use_avx2() ? "yes" : "no");
-  // Two threads never both got a core during the peak bursts: the machine is shared. Take twice
-  // the one-thread peak as the two-core limit instead (and say so).
-  if (speak[1] < 1.5 * speak[0] || dpeak[1] < 1.5 * dpeak[0]) {
-    speak[1] = 2 * speak[0];
-    dpeak[1] = 2 * dpeak[0];
-    std::printf("note: the second core was busy during the 2-thread peak run; %%peak for 2 threads uses 2 x the "
-                "1-thread peak (float %.1f, double %.1f)\n",
-                speak[1], dpeak[1]);
-  }
-  std::printf("GF/s from the median time of >= 9 runs; (fast): from the 10th percentile\n");
+  const bool avx512 = ember::cpu::use_avx512();
+  std::printf("GEMM path: %s\n", ember::cpu::isa_name());
+  const Peaks best = measure_peaks(avx512);
+  std::printf("GF/s from the median time of >= 9 runs; (fast): from the 10th percentile; %%peak: of the FMA peak "
+              "of the vector width the path uses\n");
 
   const std::vector<Shape> sshapes = {
       {"square 256", 256, 256, 256, false, false},
@@ -173,7 +186,7 @@ int main(int argc, char** argv) {
       {"conv2 im2col", 16, 6400, 150, false, false},
       {"conv 64x784x64", 64, 784, 64, false, false},
   };
-  table<float>("sgemm (AVX2 path when available)", sshapes, speak);
+  table<float>("sgemm, best path", sshapes, best.f);
   if (quick) return 0;
 
   const std::vector<Shape> dshapes = {
@@ -182,15 +195,23 @@ int main(int argc, char** argv) {
       {"square 1024", 1024, 1024, 1024, false, false},
       {"fc1 fwd X.W", 64, 256, 784, false, false},
   };
-  table<double>("dgemm", dshapes, dpeak);
+  table<double>("dgemm, best path", dshapes, best.d);
 
-  ember::cpu::set_allow_avx2(false);
   const std::vector<Shape> gshapes = {
       {"square 512", 512, 512, 512, false, false},
       {"fc1 fwd X.W", 64, 256, 784, false, false},
   };
-  table<float>("sgemm, generic path (EMBER_CPU=generic); % of the AVX2 FMA peak", gshapes, speak);
-  table<double>("dgemm, generic path; % of the AVX2 FMA peak", gshapes, dpeak);
+  if (avx512) {
+    // The AVX2 kernels on the same machine, against the 256-bit peak (EMBER_CPU=avx2).
+    const Peaks p256 = measure_peaks(false);
+    ember::cpu::set_allow_avx512(false);
+    table<float>("sgemm, AVX2 path (EMBER_CPU=avx2); % of the 256-bit peak", gshapes, p256.f);
+    table<double>("dgemm, AVX2 path; % of the 256-bit peak", gshapes, p256.d);
+    ember::cpu::set_allow_avx512(true);
+  }
+  ember::cpu::set_allow_avx2(false);
+  table<float>("sgemm, generic path (EMBER_CPU=generic); % of the best path's peak", gshapes, best.f);
+  table<double>("dgemm, generic path; % of the best path's peak", gshapes, best.d);
   ember::cpu::set_allow_avx2(true);
 
   small_products();

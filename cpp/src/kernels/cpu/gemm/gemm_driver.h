@@ -12,9 +12,9 @@
 //             micro-kernel: MR x NR tile of C in registers, kc rank-1 updates
 //
 // Threads split C, never K, so each C element is computed by one thread in the same order:
-//  * tall A (more rows than one MC block): the team packs the shared B block (each thread a
-//    slice, then a barrier) and takes MC blocks of rows from a dynamic schedule, each thread
-//    packing its own A block into its L2;
+//  * tall A (more rows than one MC block): the team packs the shared B block (runs of panels
+//    from a dynamic schedule, then a barrier) and takes MC blocks of rows from a dynamic
+//    schedule, each thread packing its own A block into its L2;
 //  * short A (M = 64 MLP batches, im2col convs with M = 6..16): every thread packs all of A and
 //    takes runs of B micro-panels from a dynamic schedule, packing each run right before use
 //    (row by row, so the reads stream) or, for a single A micro-panel and row-major B, reading
@@ -63,14 +63,6 @@ struct Team {
     body(omp_get_thread_num());
 #else
     body(0);  // unreachable: without OpenMP the thread count is always 1
-#endif
-  }
-
-  void barrier() const {
-#ifdef _OPENMP
-    if (nt > 1) {
-#pragma omp barrier
-    }
 #endif
   }
 
@@ -294,7 +286,7 @@ void run_blocked(const Args<typename Kern::T>& args, int max_threads) {
   const int64_t n_ic = ceil_div(M, mc);
   // The packed B block is shared by the team, so it is the calling thread's buffer.
   T* bbuf = static_cast<T*>(scratch(kScratchB, sizeof(T) * kc_max * nc_max));
-  team.run([&](int tid) {
+  team.run([&](int) {
     T* abuf = p.A_packed ? nullptr : static_cast<T*>(scratch(kScratchA, sizeof(T) * mc * kc_max));
     for (int64_t jc = 0; jc < N; jc += nc_max) {
       const int64_t ncb = min64(nc_max, N - jc);
@@ -302,10 +294,13 @@ void run_blocked(const Args<typename Kern::T>& args, int max_threads) {
       for (int64_t pc = 0; pc < K; pc += kc_max) {
         const int64_t kcb = min64(kc_max, K - pc);
         const T beta = pc == 0 ? p.beta : T(1);
-        // Each thread packs a slice of the B block's panels; the barrier publishes them.
-        const int64_t q0 = tid * Q / nt, q1 = (tid + 1) * Q / nt;
-        if (q1 > q0) pack_b_range<Kern>(p, jc + q0 * NR, min64(ncb, q1 * NR) - q0 * NR, pc, kcb, bbuf + q0 * NR * kcb);
-        team.barrier();
+        // The team packs the B block's panels in runs handed out one at a time (a thread that
+        // loses its core packs fewer); the barrier at the end of for_dynamic publishes them.
+        const int64_t prun = nt > 1 ? ceil_div(Q, 4 * nt) : Q;
+        team.for_dynamic(ceil_div(Q, prun), [&](int64_t r) {
+          const int64_t q0 = r * prun, q1 = min64(Q, q0 + prun);
+          pack_b_range<Kern>(p, jc + q0 * NR, min64(ncb, q1 * NR) - q0 * NR, pc, kcb, bbuf + q0 * NR * kcb);
+        });
         // for_dynamic ends with a barrier: nobody repacks B while others still read it.
         team.for_dynamic(n_ic, [&](int64_t blk) {
           const int64_t ic = blk * mc, mcb = min64(mc, M - ic);
