@@ -60,9 +60,11 @@ struct Operands {
 };
 
 // GFLOP/s from the median time and from the 10th-percentile time ("fast": what the code does
-// when the core is not being shared; on a busy machine the median mostly measures the queue).
+// when the core is not being shared; on a busy machine the median mostly measures the queue),
+// and per core from the median CPU time ("cpu": flops / CPU seconds of all threads, the rate of
+// a core while the code runs on it; immune to preemption).
 struct Rate {
-  double median, fast;
+  double median, fast, cpu;
 };
 
 // Enough repeats for ~0.3 s per measurement, at least 9.
@@ -74,14 +76,16 @@ Rate timed(Fn&& fn, double flops) {
   const double est = ember::bench::now_seconds() - t0;
   int reps = static_cast<int>(0.3 / (est > 1e-7 ? est : 1e-7));
   reps = reps < 9 ? 9 : (reps > 3000 ? 3000 : reps);
-  std::vector<double> t(reps);
-  for (double& x : t) {
-    const double s = ember::bench::now_seconds();
+  std::vector<double> t(reps), c(reps);
+  for (int r = 0; r < reps; ++r) {
+    const double s = ember::bench::now_seconds(), cs = ember::bench::cpu_seconds();
     fn();
-    x = ember::bench::now_seconds() - s;
+    t[r] = ember::bench::now_seconds() - s;
+    c[r] = ember::bench::cpu_seconds() - cs;
   }
   std::sort(t.begin(), t.end());
-  return {flops / t[t.size() / 2] * 1e-9, flops / t[t.size() / 10] * 1e-9};
+  std::sort(c.begin(), c.end());
+  return {flops / t[t.size() / 2] * 1e-9, flops / t[t.size() / 10] * 1e-9, flops / c[c.size() / 2] * 1e-9};
 }
 
 template <typename T>
@@ -99,13 +103,15 @@ Rate gflops(const Shape& s, int threads) {
 template <typename T>
 void table(const char* title, const std::vector<Shape>& shapes, const double peak[2]) {
   std::printf("\n%s\n", title);
-  std::printf("%-22s %5s %5s %5s | %8s %6s %8s | %8s %6s %8s | %5s\n", "shape", "M", "N", "K", "1t GF/s", "%peak",
-              "(fast)", "2t GF/s", "%peak", "(fast)", "2t/1t");
+  std::printf("%-22s %5s %5s %5s | %8s %6s %7s %6s | %8s %6s %7s %6s | %5s\n", "shape", "M", "N", "K", "1t GF/s",
+              "%peak", "(fast)", "cpu%", "2t GF/s", "%peak", "(fast)", "cpu%", "2t/1t");
   for (const Shape& s : shapes) {
     const Rate g1 = gflops<T>(s, 1), g2 = gflops<T>(s, 2);
-    std::printf("%-22s %5lld %5lld %5lld | %8.1f %5.0f%% %8.1f | %8.1f %5.0f%% %8.1f | %5.2f\n", s.name,
-                (long long)s.M, (long long)s.N, (long long)s.K, g1.median, 100 * g1.median / peak[0], g1.fast,
-                g2.median, 100 * g2.median / peak[1], g2.fast, g2.median / g1.median);
+    // cpu%: the per-core rate while running, of the 1-thread (one core) peak.
+    std::printf("%-22s %5lld %5lld %5lld | %8.1f %5.0f%% %7.1f %5.0f%% | %8.1f %5.0f%% %7.1f %5.0f%% | %5.2f\n",
+                s.name, (long long)s.M, (long long)s.N, (long long)s.K, g1.median, 100 * g1.median / peak[0],
+                g1.fast, 100 * g1.cpu / peak[0], g2.median, 100 * g2.median / peak[1], g2.fast,
+                100 * g2.cpu / peak[0], g2.median / g1.median);
     std::fflush(stdout);
   }
 }
@@ -169,7 +175,8 @@ int main(int argc, char** argv) {
   std::printf("GEMM path: %s\n", ember::cpu::isa_name());
   const Peaks best = measure_peaks(avx512);
   std::printf("GF/s from the median time of >= 9 runs; (fast): from the 10th percentile; %%peak: of the FMA peak "
-              "of the vector width the path uses\n");
+              "of the vector width the path uses;\ncpu%%: flops / median CPU seconds of all threads, of the 1-core "
+              "peak (a core's rate while the code runs on it, immune to preemption)\n");
 
   const std::vector<Shape> sshapes = {
       {"square 256", 256, 256, 256, false, false},

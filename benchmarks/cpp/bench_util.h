@@ -1,6 +1,7 @@
 // Tiny shared helpers for the C++ benchmarks: robust timing and this machine's own FMA peak.
 //
 //   double median_seconds(fn, repeats)          -- one warm-up call, then the median of `repeats`
+//   double cpu_seconds()                         -- CPU time of the process (all threads)
 //   double measure_fma_peak_gflops(threads, fp64, wide512) -- register-only FMA loop on `threads`
 //                                                  threads, 256- or 512-bit vectors
 //
@@ -10,6 +11,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <ctime>
 #include <cstdint>
 #include <vector>
 
@@ -24,6 +26,16 @@ namespace ember::bench {
 
 inline double now_seconds() {
   return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+// CPU time of the whole process (all threads): the time its threads actually ran. A run that was
+// preempted on a shared machine takes longer in wall time but not in CPU time, so flops divided
+// by it show what the code does on a core it has (threads sleeping in a barrier do not count
+// with OMP_WAIT_POLICY=passive; spinning ones do).
+inline double cpu_seconds() {
+  timespec ts;
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + 1e-9 * static_cast<double>(ts.tv_nsec);
 }
 
 template <class Fn>
