@@ -18,9 +18,9 @@ inline __m256 clamp(__m256 x, float lo, float hi) { return _mm256_min_ps(set(hi)
 
 // e^x: x = k ln2 + r with |r| <= ln2/2 (ln2 split in two for an exact product), e^r by a
 // degree-6 polynomial, 2^k through the exponent bits. Inputs below -87 give ~e^-87 (callers
-// only add it to 1), above 88 give ~e^88.
+// only add it to 1), above 88.38 give inf (k = 128 sets the exponent bits to all ones).
 inline __m256 exp(__m256 x) {
-  x = clamp(x, -87.0f, 88.3762626647949f);
+  x = clamp(x, -87.0f, 88.8f);
   const __m256 k = _mm256_round_ps(_mm256_mul_ps(x, set(1.44269504088896341f)), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
   __m256 r = _mm256_fnmadd_ps(k, set(0.693359375f), x);
   r = _mm256_fnmadd_ps(k, set(-2.12194440e-4f), r);
