@@ -1,6 +1,7 @@
 // batch_norm and layer_norm: checks, then the kernels in kernels/cpu/norm.h, each with one fused
 // backward node (the closed-form input gradient, not a chain of elementwise nodes).
 #include <cmath>
+#include <string>
 
 #include "ember/normalization.h"
 #include "kernels/cpu/norm.h"
@@ -140,8 +141,12 @@ Tensor layer_norm(const Tensor& input, const Shape& normalized_shape, const Tens
   EMBER_CHECK(nd >= 1, ValueError, op, ": normalized_shape must have at least one dimension");
   bool fits = input.dim() >= nd;
   for (int64_t i = 0; fits && i < nd; ++i) fits = input.shape()[input.dim() - nd + i] == normalized_shape[i];
-  EMBER_CHECK(fits, ValueError, op, ": given normalized_shape=", normalized_shape, ", expected input with shape [*, ",
-              Shape(normalized_shape), "], but got input of shape ", input.shape());
+  if (!fits) {
+    std::string dims;
+    for (int64_t s : normalized_shape) dims += ", " + std::to_string(s);
+    throw ValueError(str(op, ": given normalized_shape=", normalized_shape, ", expected input with shape [*", dims,
+                         "], but got input of shape ", input.shape()));
+  }
   check_param(weight, "weight", normalized_shape, input.dtype(), op);
   check_param(bias, "bias", normalized_shape, input.dtype(), op);
   const int64_t D = shape_numel(normalized_shape);
