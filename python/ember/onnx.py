@@ -248,6 +248,10 @@ def export(model, example_input, path, input_name="input", output_name="output",
     was_training = model.training
     model.eval()
     try:
+        from .autograd import no_grad
+
+        with no_grad():
+            out_dims = list(model(x).shape)  # the output's declared shape, and a check that forward runs
         g = _Graph(helper, numpy_helper)
         out = _emit(g, _emitters(), model, input_name, "")
         g.nodes.append(helper.make_node("Identity", [out], [output_name]))
@@ -256,10 +260,12 @@ def export(model, example_input, path, input_name="input", output_name="output",
     dims = list(x.shape)
     if dynamic_batch and dims:
         dims[0] = "batch"
+        if out_dims and out_dims[0] == x.shape[0]:
+            out_dims[0] = "batch"
     graph = helper.make_graph(
         g.nodes, type(model).__name__,
         [helper.make_tensor_value_info(input_name, onnx.TensorProto.FLOAT, dims)],
-        [helper.make_tensor_value_info(output_name, onnx.TensorProto.FLOAT, None)], g.initializers)
+        [helper.make_tensor_value_info(output_name, onnx.TensorProto.FLOAT, out_dims)], g.initializers)
     proto = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)], producer_name="ember")
     proto.ir_version = min(proto.ir_version, 9)  # readable by onnxruntime releases of the last two years
     onnx.checker.check_model(proto, full_check=True)
