@@ -394,3 +394,28 @@ def test_thousand_step_bptt_no_growth():
     grow = rss[-1] - rss[2]
     assert grow < 4 * 2 ** 20, f"memory grew by {grow / 2 ** 20:.1f} MiB over 3 iterations: {rss}"
     assert np.isfinite(m.weight_hh_l0.detach().numpy()).all()
+
+
+# ---- examples (small settings) -------------------------------------------------------------------
+
+def _example(name):
+    import importlib.util
+
+    path = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "examples", name + ".py")
+    spec = importlib.util.spec_from_file_location("example_" + name, path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_example_sequence_classification(capsys):
+    pytest.importorskip("sklearn")  # the digits ship with scikit-learn
+    acc = _example("sequence_classification").main(["--epochs", "4"])
+    assert acc > 0.85, capsys.readouterr().out
+
+
+def test_example_char_lm_learns_and_samples(capsys):
+    loss = _example("char_lm").main(["--epochs", "10", "--sample-len", "40"])
+    out = capsys.readouterr().out
+    assert loss < 2.6, out  # from ln(vocab) ~ 3.6
+    assert "--- sample ---" in out and len(out.split("--- sample ---")[1].strip()) >= 40

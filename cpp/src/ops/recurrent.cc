@@ -4,6 +4,7 @@
 // that one op.
 #include "ember/recurrent.h"
 
+#include "ember/normalization.h"
 #include "ember/ops.h"
 #include "kernels/cpu/recurrent.h"
 #include "ops/record.h"
@@ -83,13 +84,6 @@ Tensor contiguous_or_undefined(const Tensor& t) { return t.defined() ? t.contigu
 template <typename T>
 T* ptr_or_null(const Tensor& t) {
   return t.defined() ? t.data<T>() : nullptr;
-}
-
-// Inverted dropout (torch's): zero with probability p, scale the rest by 1 / (1 - p).
-Tensor dropout(const Tensor& x, double p) {
-  if (p >= 1.0) return mul(x, 0.0);
-  Tensor keep = compare(rand(x.shape(), x.dtype()), scalar_tensor(p, x.dtype()), CompareOp::Ge).to(x.dtype());
-  return mul(x, mul(keep, 1.0 / (1.0 - p)));
 }
 
 }  // namespace
@@ -224,7 +218,7 @@ std::vector<Tensor> rnn(RnnMode mode, const Tensor& input, const Tensor& hx, con
       if (lstm) c_n.push_back(r[2]);
     }
     layer_input = D == 2 ? cat(outs, 2) : outs[0];
-    if (train && dropout_p > 0.0 && l + 1 < num_layers) layer_input = dropout(layer_input, dropout_p);
+    if (train && dropout_p > 0.0 && l + 1 < num_layers) layer_input = dropout(layer_input, dropout_p, true);
   }
   return {layer_input, stack(h_n, 0), lstm ? stack(c_n, 0) : Tensor()};
 }

@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 
 from .. import _C
+from . import functional as F
 from . import init
 from .module import Module
 from .parameter import Parameter
@@ -80,8 +81,7 @@ class _Lin(Module):
             init.uniform_(self.bias, -bound, bound)
 
     def forward(self, x):
-        y = x.matmul(self.weight.t())
-        return y + self.bias if self.bias is not None else y
+        return F.linear(x, self.weight, self.bias)
 
 
 class GCNConv(Module):

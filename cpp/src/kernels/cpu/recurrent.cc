@@ -16,9 +16,10 @@ namespace {
 // Units of one row handled together by the gate math: big enough for whole vectors and a cheap
 // loop, small enough that B = 1 with a large H still splits across threads.
 constexpr int64_t kChunk = 64;
-// Rough cost of one unit's gate math in elementary operations (a few exp/tanh), for the
-// parallel threshold.
-constexpr int64_t kUnitCost = 40;
+// Rough cost of one unit's gate math in elementary operations (a few vector exp/tanh, ~4 ns),
+// for the parallel threshold: below ~8K units per step (a batch of 32 x 256 hidden) waking a
+// second thread every step costs about what it saves.
+constexpr int64_t kUnitCost = 4;
 
 // fn(b, j0, n) over all (row, chunk) items, OpenMP above the work threshold. Each item is
 // written by one thread, so the result does not depend on the thread count.
@@ -94,7 +95,7 @@ void fold_bias(const RnnGeometry& g, const T* b_ih, const T* b_hh, T* out) {
 template <typename T>
 void column_sums(int64_t rows, int64_t n, const T* A, int64_t lda, T* out) {
   const int64_t chunks = (n + kChunk - 1) / kChunk;
-#pragma omp parallel for schedule(static) if (cpu::worth_parallel(rows * n))
+#pragma omp parallel for schedule(static) if (cpu::worth_parallel(rows * n / 4))
   for (int64_t ch = 0; ch < chunks; ++ch) {
     const int64_t c0 = ch * kChunk, c1 = c0 + kChunk < n ? c0 + kChunk : n;
     T acc[kChunk] = {};
