@@ -1,76 +1,132 @@
 """cross_entropy and log_softmax, forward + backward, ember vs torch on the same float32 data.
 
-    python benchmarks/bench_softmax_loss.py [--repeats 7]
+    python benchmarks/bench_softmax_loss.py [--repeats 7] [--threads N]
 
-Each timing is the median of >= 5 repeats of a loop of calls (one call = forward, then backward
-into a leaf). Ratio = ember time / torch time: below 1 means ember is faster. Goal (issue 4):
-<= 1 for (64, 10) and (256, 1000).
+ember and torch each run in their own worker process (two OpenMP runtimes in one process fight
+over the cores), and the parent interleaves them: repeat r times ember, then torch, then the next
+repeat, so both see the same machine load. Each timing is a loop of calls (one call = forward,
+then backward into a leaf; or forward only under no_grad); the table shows the median over the
+repeats and ratio = ember / torch (below 1: ember is faster). Goal (issue 4): <= 1 for the
+fwd+bwd rows at (64, 10) and (256, 1000).
 """
 from __future__ import annotations
 
 import argparse
-
-import numpy as np
-
-from _util import median_time, print_table, try_import_torch
+import os
+import statistics
+import subprocess
+import sys
+import time
 
 SHAPES = [(64, 10), (256, 1000)]
+CASES = ["cross_entropy fwd+bwd", "log_softmax fwd+bwd", "cross_entropy fwd", "log_softmax fwd"]
 
 
-def cases(lib, F, x, y, g):
-    """name -> zero-argument callable running one forward + backward (or forward only)."""
-    def ce_fb():
-        x.grad = None
-        F.cross_entropy(x, y).backward()
+def _number(n, c):
+    return 2000 if n * c < 10_000 else 200
 
-    def lsm_fb():
-        x.grad = None
-        F.log_softmax(x, 1).backward(g)
 
-    def ce_f():
-        with lib.no_grad():
-            F.cross_entropy(x, y)
+def worker(lib_name, threads):
+    """Reads 'shape_index case_index' lines, answers seconds per call."""
+    import numpy as np
 
-    def lsm_f():
-        with lib.no_grad():
-            F.log_softmax(x, 1)
+    if lib_name == "ember":
+        import ember as lib
+        import ember.nn.functional as F
+    else:
+        import torch as lib
+        import torch.nn.functional as F
+    if threads:
+        lib.set_num_threads(threads)
+    rng = np.random.default_rng(0)
+    fns = []
+    for n, c in SHAPES:
+        x = lib.tensor(rng.standard_normal((n, c)).astype(np.float32), requires_grad=True)
+        y = lib.tensor(rng.integers(0, c, size=n).astype(np.int64))
+        g = lib.tensor(rng.standard_normal((n, c)).astype(np.float32))
 
-    return {"cross_entropy fwd+bwd": ce_fb, "log_softmax fwd+bwd": lsm_fb, "cross_entropy fwd": ce_f,
-            "log_softmax fwd": lsm_f}
+        def ce_fb(x=x, y=y):
+            x.grad = None
+            F.cross_entropy(x, y).backward()
+
+        def lsm_fb(x=x, g=g):
+            x.grad = None
+            F.log_softmax(x, 1).backward(g)
+
+        def ce_f(x=x, y=y):
+            with lib.no_grad():
+                F.cross_entropy(x, y)
+
+        def lsm_f(x=x):
+            with lib.no_grad():
+                F.log_softmax(x, 1)
+
+        fns.append([ce_fb, lsm_fb, ce_f, lsm_f])
+    print(f"ready {lib.get_num_threads()}", flush=True)
+    for line in sys.stdin:
+        si, ci = map(int, line.split())
+        fn, number = fns[si][ci], _number(*SHAPES[si])
+        for _ in range(max(2, number // 10)):  # warm up caches and the allocator
+            fn()
+        t0 = time.perf_counter()
+        for _ in range(number):
+            fn()
+        print((time.perf_counter() - t0) / number, flush=True)
+
+
+class Worker:
+    def __init__(self, lib_name, threads):
+        env = dict(os.environ)
+        env["PYTHONPATH"] = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "python") + os.pathsep + \
+            env.get("PYTHONPATH", "")
+        self.p = subprocess.Popen([sys.executable, __file__, "--worker", lib_name, "--threads", str(threads)],
+                                  stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env)
+        self.threads = self.p.stdout.readline().split()[1]
+
+    def time(self, si, ci):
+        self.p.stdin.write(f"{si} {ci}\n")
+        self.p.stdin.flush()
+        return float(self.p.stdout.readline())
+
+    def close(self):
+        self.p.stdin.close()
+        self.p.wait()
 
 
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--repeats", type=int, default=7)
+    ap.add_argument("--threads", type=int, default=0, help="threads for both libraries (0 = their default)")
+    ap.add_argument("--worker", choices=["ember", "torch"])
     args = ap.parse_args()
+    if args.worker:
+        return worker(args.worker, args.threads)
     repeats = max(5, args.repeats)
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        print("torch is not installed: nothing to compare against")
+        return
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    from _util import print_table
 
-    import ember
-    import ember.nn.functional as eF
-
-    torch = try_import_torch()
-    rng = np.random.default_rng(0)
+    ew, tw = Worker("ember", args.threads), Worker("torch", args.threads)
     rows = []
-    for n, c in SHAPES:
-        xn = rng.standard_normal((n, c)).astype(np.float32)
-        yn = rng.integers(0, c, size=n).astype(np.int64)
-        gn = rng.standard_normal((n, c)).astype(np.float32)
-        number = max(20, 200_000 // (n * c) * 10) if n * c < 10_000 else 300
-        ex = ember.tensor(xn, requires_grad=True)
-        e_cases = cases(ember, eF, ex, ember.tensor(yn), ember.tensor(gn))
-        t_cases = None
-        if torch is not None:
-            import torch.nn.functional as tF
-
-            tx = torch.tensor(xn, requires_grad=True)
-            t_cases = cases(torch, tF, tx, torch.tensor(yn), torch.tensor(gn))
-        for name, fn in e_cases.items():
-            te = median_time(fn, repeats=repeats, number=number)
-            tt = median_time(t_cases[name], repeats=repeats, number=number) if t_cases else float("nan")
-            rows.append([f"({n}, {c})", name, f"{te * 1e6:.1f} us", f"{tt * 1e6:.1f} us", f"{te / tt:.3f}"])
-    threads = f"ember threads={ember.get_num_threads()}" + (f", torch threads={torch.get_num_threads()}" if torch else "")
-    print_table(f"softmax / loss, float32 (median of {repeats}; ratio = ember / torch, lower is better; {threads})",
-                ["shape", "what", "ember", "torch", "ratio"], rows)
+    try:
+        for si, (n, c) in enumerate(SHAPES):
+            for ci, name in enumerate(CASES):
+                te, tt = [], []
+                for _ in range(repeats):
+                    te.append(ew.time(si, ci))
+                    tt.append(tw.time(si, ci))
+                me, mt = statistics.median(te), statistics.median(tt)
+                rows.append([f"({n}, {c})", name, f"{me * 1e6:.1f} us", f"{mt * 1e6:.1f} us", f"{me / mt:.3f}"])
+    finally:
+        ew.close()
+        tw.close()
+    print_table(f"float32, median of {repeats} interleaved repeats; ratio = ember / torch (lower is better); "
+                f"threads: ember {ew.threads}, torch {tw.threads}; OMP_WAIT_POLICY="
+                f"{os.environ.get('OMP_WAIT_POLICY', 'unset')}", ["shape", "what", "ember", "torch", "ratio"], rows)
 
 
 if __name__ == "__main__":
