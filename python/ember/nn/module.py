@@ -207,8 +207,10 @@ class Module:
     def train(self, mode=True):
         if not isinstance(mode, bool):
             raise ValueError("training mode is expected to be boolean")
-        for m in self.modules():
-            object.__setattr__(m, "training", mode)
+        object.__setattr__(self, "training", mode)
+        # each child's own train(), as torch does, so a subclass that overrides it is honoured
+        for m in self.children():
+            m.train(mode)
         return self
 
     def eval(self):
@@ -290,11 +292,11 @@ class Module:
         missing = [k for k in own if k not in state_dict]
         unexpected = [k for k in state_dict if k not in own]
         errors = []
-        if strict and (missing or unexpected):
-            if unexpected:
-                errors.append("Unexpected key(s) in state_dict: " + ", ".join(f'"{k}"' for k in unexpected))
+        if strict and (missing or unexpected):  # torch's order: missing first
             if missing:
-                errors.append("Missing key(s) in state_dict: " + ", ".join(f'"{k}"' for k in missing))
+                errors.append("Missing key(s) in state_dict: " + ", ".join(f'"{k}"' for k in missing) + ". ")
+            if unexpected:
+                errors.append("Unexpected key(s) in state_dict: " + ", ".join(f'"{k}"' for k in unexpected) + ". ")
         pending = []
         for key, target in own.items():
             if key not in state_dict:
@@ -337,20 +339,22 @@ class Module:
         return builtin_sum(p.numel() for p in self._parameters.values() if p is not None)
 
     def __repr__(self):
-        lines = []
+        # torch's layout; leaves with weights also show their parameter count, so the tree reads
+        # like a summary: "(0): Linear(in_features=3, out_features=4, bias=True)  # 16 params"
         extra = self.extra_repr()
-        if extra:
-            lines = extra.split("\n")
+        extra_lines = extra.split("\n") if extra else []
+        child_lines = []
         for name, m in self._modules.items():
             child = repr(m).replace("\n", "\n  ") if m is not None else "None"
-            # leaves with weights show their parameter count, so the tree reads like a summary
             count = m._own_param_count() if m is not None and not m._modules else 0
-            lines.append(f"({name}): {child}" + (f"  # {count:,} params" if count else ""))
+            child_lines.append(f"({name}): {child}" + (f"  # {count:,} params" if count else ""))
+        lines = extra_lines + child_lines
         head = type(self).__name__ + "("
-        if not self._modules:
-            return head + "\n  ".join(lines) + ")"
-        body = "\n  " + "\n  ".join(lines) + "\n)"
-        return head + body
+        if not lines:
+            return head + ")"
+        if len(extra_lines) == 1 and not child_lines:
+            return head + extra_lines[0] + ")"
+        return head + "\n  " + "\n  ".join(lines) + "\n)"
 
     def summary(self):
         """The module tree with each module's own parameter count and the total."""
