@@ -59,15 +59,15 @@ class Module:
     def __setattr__(self, name, value):
         if isinstance(value, Parameter):
             self._check_init()
-            self._discard(name)
+            self._discard(name, keep=self._parameters)
             self._parameters[name] = value
         elif isinstance(value, Module):
             self._check_init()
-            self._discard(name)
+            self._discard(name, keep=self._modules)
             self._modules[name] = value
         elif isinstance(value, Buffer):
             self._check_init()
-            self._discard(name)
+            self._discard(name, keep=self._buffers)
             self.register_buffer(name, value.data, value.persistent)
         elif "_parameters" in self.__dict__ and name in self._parameters:
             if value is not None:
@@ -87,9 +87,12 @@ class Module:
         else:
             object.__setattr__(self, name, value)
 
-    def _discard(self, name):
+    def _discard(self, name, keep=None):
+        # The store the name goes into is left alone: re-assigning an existing name keeps its
+        # place in the registration order (state_dict, parameters(), Sequential[i]), as in torch.
         for d in (self.__dict__, self._parameters, self._buffers, self._modules):
-            d.pop(name, None)
+            if d is not keep:
+                d.pop(name, None)
         self._non_persistent_buffers.discard(name)
 
     def __getattr__(self, name):
@@ -116,7 +119,7 @@ class Module:
         if param is not None and not isinstance(param, Parameter):
             raise TypeError(f"cannot assign '{type(param).__name__}' object to parameter '{name}' "
                             "(ember.nn.Parameter or None required)")
-        self._discard(name)
+        self._discard(name, keep=self._parameters)
         self._parameters[name] = param
 
     def register_buffer(self, name, tensor, persistent=True):
@@ -125,7 +128,7 @@ class Module:
         if tensor is not None and not isinstance(tensor, Tensor):
             raise TypeError(f"cannot assign '{type(tensor).__name__}' object to buffer '{name}' "
                             "(ember.Tensor or None required)")
-        self._discard(name)
+        self._discard(name, keep=self._buffers)
         self._buffers[name] = tensor
         if not persistent:
             self._non_persistent_buffers.add(name)
@@ -135,7 +138,7 @@ class Module:
             raise TypeError(f"{type(module).__name__} is not a Module subclass")
         _check_name(name, self, "module")
         self._check_init()
-        self._discard(name)
+        self._discard(name, keep=self._modules)
         self._modules[name] = module
 
     register_module = add_module
