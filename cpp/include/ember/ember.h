@@ -8,6 +8,7 @@
 #include "ember/error.h"
 #include "ember/graph.h"
 #include "ember/io.h"
+#include "ember/loss.h"
 #include "ember/normalization.h"
 #include "ember/ops.h"
 #include "ember/optim.h"

@@ -1,0 +1,35 @@
+// Softmax and log-softmax over raw arrays, and the row primitives the fused cross-entropy kernel
+// shares with them.
+//
+// Layout: a contiguous [outer, R, inner] array, normalised along R. inner == 1 (the (batch,
+// classes) case) runs row by row; otherwise each outer slab is processed as R rows of `inner`
+// values, so the loops stay unit-stride over inner. Every pass over a row is shifted by the row
+// max, so exp never overflows (finite results at |x| = 1e4). Rows are independent: OpenMP over
+// outer (and rows) gives the same bits whatever the thread count.
+// float uses AVX2 exp/max/sum when cpu::use_avx2(); double is plain C++.
+#pragma once
+
+#include <cstdint>
+
+namespace ember::kernels {
+
+// y = softmax(x) (or log_softmax when `log`) along R.
+template <typename T>
+void softmax_forward(const T* x, T* y, int64_t outer, int64_t R, int64_t inner, bool log);
+
+// Given y = the forward output and g = dL/dy:
+//   softmax:     gx = y * (g - sum_R(g * y))
+//   log_softmax: gx = g - exp(y) * sum_R(g)
+template <typename T>
+void softmax_backward(const T* y, const T* g, T* gx, int64_t outer, int64_t R, int64_t inner, bool log);
+
+// --- row primitives (contiguous rows of n values) ----------------------------------------------
+// Max of the row; NaN need not propagate (a NaN row still ends NaN through row_exp_sum).
+template <typename T>
+T row_max(const T* x, int64_t n);
+// sum_i exp(x[i] - shift), also storing each exp into e[i] when e is not null. Requires
+// x - shift <= 0 (shift = the row max); a NaN in x makes the sum NaN.
+template <typename T>
+T row_exp_sum(const T* x, T shift, T* e, int64_t n);
+
+}  // namespace ember::kernels
