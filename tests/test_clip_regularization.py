@@ -84,7 +84,7 @@ def test_clip_grad_norm_single_tensor_and_generators():
     np.testing.assert_allclose(p.grad.numpy(), [0.6, 0.8], rtol=1e-5)
     q = ember.tensor([1.0], requires_grad=True)
     q.grad = ember.tensor([10.0])
-    total = utils.clip_grad_norm_((x for x in [q]), max_norm=2, norm_type="inf" and float("inf"))
+    total = utils.clip_grad_norm_((x for x in [q]), max_norm=2, norm_type=float("inf"))
     assert total.item() == 10.0
     np.testing.assert_allclose(q.grad.numpy(), [2.0 / (10.0 + 1e-6) * 10.0], rtol=1e-6)
 

@@ -406,7 +406,7 @@ def test_checkpoint_round_trip_resumes_bit_exactly(tmp_path):
         sched2 = optim.lr_scheduler.StepLR(opt2, step_size=4, gamma=0.5)
         epoch, _, _ = load_checkpoint(path, model2, opt2, sched2)
         assert epoch == 10
-        assert opt2.param_groups[0]["lr"] == 0.01 * 0.5 ** 2 if name == "Adam" else True
+        assert opt2.param_groups[0]["lr"] == kw["lr"] * 0.5 ** 2  # StepLR(4, 0.5) after 10 epochs
         train(model2, opt2, sched2, 10)
         for a, b in zip(model2.parameters(), want):
             np.testing.assert_array_equal(a.detach().numpy(), b, err_msg=name)
@@ -523,7 +523,7 @@ def test_add_param_group_fills_defaults():
     opt = optim.SGD([a], lr=0.1, momentum=0.9)
     opt.add_param_group({"params": b, "lr": 0.01})
     g = opt.param_groups[1]
-    assert g["params"] == [b] or g["params"][0] is b
+    assert len(g["params"]) == 1 and g["params"][0] is b
     assert g["lr"] == 0.01 and g["momentum"] == 0.9 and g["nesterov"] is False
 
 
