@@ -1,5 +1,5 @@
-// GEMM front end: degenerate cases, the thread count, and the run-time ISA dispatch (AVX2/FMA
-// or portable).
+// GEMM front end: degenerate cases, the thread count, and the run-time ISA dispatch (AVX-512,
+// AVX2/FMA or portable).
 //
 // Reproducibility: the code path and the K blocking depend on the shape alone, never on the
 // thread count, and threads only split C. So 1, 2 or any number of threads give the same bits.
@@ -38,10 +38,11 @@ void gemm_one(const Args<T>& p, bool allow_threads) {
     scale_c(p);
     return;
   }
-  const bool avx2 = cpu::use_avx2();
   const int64_t work = p.M * p.N * p.K;
   const int threads = allow_threads && work >= kThreadWork && !cpu::in_parallel() ? cpu::max_threads() : 1;
-  if (avx2) {
+  if (cpu::use_avx512()) {
+    gemm_impl::run_avx512(p, threads);
+  } else if (cpu::use_avx2()) {
     gemm_impl::run_avx2(p, threads);
   } else {
     gemm_impl::run_generic(p, threads);

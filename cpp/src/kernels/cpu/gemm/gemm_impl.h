@@ -1,5 +1,6 @@
-// Internal interface between the GEMM front end (gemm.cc, baseline ISA) and the two compiled
-// back ends: gemm_avx2.cc (built with -mavx2 -mfma) and gemm_generic.cc (baseline x86-64).
+// Internal interface between the GEMM front end (gemm.cc, baseline ISA) and the compiled back
+// ends: gemm_avx512.cc (built with AVX-512), gemm_avx2.cc (-mavx2 -mfma) and gemm_generic.cc
+// (baseline x86-64).
 // Each back end instantiates the same blocked driver (gemm_driver.h) with its own micro-kernel.
 #pragma once
 
@@ -25,6 +26,8 @@ struct Args {
 
 // Blocked, packed GEMM with up to `threads` OpenMP threads. Preconditions (checked by gemm.cc):
 // M, N, K >= 1 and alpha != 0.
+void run_avx512(const Args<float>& p, int threads);
+void run_avx512(const Args<double>& p, int threads);
 void run_avx2(const Args<float>& p, int threads);
 void run_avx2(const Args<double>& p, int threads);
 void run_generic(const Args<float>& p, int threads);

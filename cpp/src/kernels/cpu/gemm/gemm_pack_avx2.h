@@ -52,7 +52,7 @@ inline void store6(float* p, __m256 v) {
   _mm_storel_pi(reinterpret_cast<__m64*>(p + 4), _mm256_extractf128_ps(v, 1));
 }
 
-void pack_a6(int64_t m, int64_t kc, const float* a, int64_t rsa, int64_t csa, float* dst) {
+inline void pack_a6(int64_t m, int64_t kc, const float* a, int64_t rsa, int64_t csa, float* dst) {
   if (m == 6 && csa == 1) {
     // Row-major A: 8 k at a time, 6 rows (plus 2 don't-care rows) transposed in registers.
     // Each 8-wide store spills 2 lanes into the next k's slot, which the next store overwrites;
@@ -82,7 +82,7 @@ void pack_a6(int64_t m, int64_t kc, const float* a, int64_t rsa, int64_t csa, fl
   }
 }
 
-void pack_a6(int64_t m, int64_t kc, const double* a, int64_t rsa, int64_t csa, double* dst) {
+inline void pack_a6(int64_t m, int64_t kc, const double* a, int64_t rsa, int64_t csa, double* dst) {
   if (m == 6 && csa == 1) {
     // Row-major A: 4 k at a time; rows 0-3 by a 4 x 4 transpose, rows 4-5 by 2-lane unpacks.
     int64_t k = 0;
@@ -113,7 +113,7 @@ void pack_a6(int64_t m, int64_t kc, const double* a, int64_t rsa, int64_t csa, d
   }
 }
 
-void pack_b16(int64_t n, int64_t kc, const float* b, int64_t rsb, int64_t csb, float* dst) {
+inline void pack_b16(int64_t n, int64_t kc, const float* b, int64_t rsb, int64_t csb, float* dst) {
   if (n == 16 && rsb == 1) {
     // Column-major B: 8 k x 8 columns at a time, transposed in registers.
     int64_t k = 0;
@@ -131,7 +131,7 @@ void pack_b16(int64_t n, int64_t kc, const float* b, int64_t rsb, int64_t csb, f
   }
 }
 
-void pack_b8(int64_t n, int64_t kc, const double* b, int64_t rsb, int64_t csb, double* dst) {
+inline void pack_b8(int64_t n, int64_t kc, const double* b, int64_t rsb, int64_t csb, double* dst) {
   if (n == 8 && rsb == 1) {
     int64_t k = 0;
     for (; k + 4 <= kc; k += 4)
