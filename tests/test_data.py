@@ -281,6 +281,20 @@ def test_subset_of_a_python_dataset():
     np.testing.assert_array_equal(xb.numpy()[:, 1], [81, 4, 16])
 
 
+def test_subset_index_errors():
+    ds = TensorDataset(*tagged(5))
+    with pytest.raises(IndexError, match="out of bounds"):
+        list(DataLoader(Subset(ds, [0, 100]), batch_size=2))
+    with pytest.raises(IndexError):
+        Subset(ds, [1, 2])[2]
+    with pytest.raises(TypeError, match="integers"):
+        Subset(ds, [1.5])
+    with pytest.raises(ValueError, match="1-d"):
+        Subset(ds, [[0, 1]])
+    assert len(Subset(ds, [])) == 0
+    assert Subset(ds, [-1])[0][1].item() == 4  # negative indices count from the end, as in torch
+
+
 @pytest.mark.parametrize("lengths, match", [
     ([5, 4], "does not equal the length"),
     ([6, 5], "does not equal the length"),

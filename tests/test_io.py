@@ -627,6 +627,9 @@ def test_bad_paths(tmp_path):
         ember.load(tmp_path / "missing" / "x.safetensors")
     with pytest.raises(TypeError):
         ember.load(42)
+    if os.path.exists("/dev/zero"):  # endless, not a file: refused before reading
+        with pytest.raises((ValueError, OSError, RuntimeError), match="not a regular file"):
+            ember.load("/dev/zero")
     model = nn.Linear(2, 2)
     with pytest.raises(FileNotFoundError):
         model.save(tmp_path / "missing" / "x.safetensors")

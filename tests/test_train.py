@@ -413,6 +413,71 @@ def test_a_failed_checkpoint_write_keeps_the_previous_checkpoint(tmp_path, monke
     assert os.listdir(tmp_path) == ["ckpt.safetensors"]
 
 
+OPTIMIZERS = {
+    "sgd_nesterov": lambda ps: optim.SGD(ps, lr=0.05, momentum=0.9, nesterov=True, weight_decay=1e-3),
+    "adam_amsgrad": lambda ps: optim.Adam(ps, lr=1e-2, amsgrad=True),
+    "adamw": lambda ps: optim.AdamW(ps, lr=1e-2, betas=(0.8, 0.99)),
+    "rmsprop_centered": lambda ps: optim.RMSprop(ps, lr=1e-3, momentum=0.5, centered=True),
+    "adagrad": lambda ps: optim.Adagrad(ps, lr=0.05, lr_decay=0.01, initial_accumulator_value=0.1),
+    "two_groups": lambda ps: optim.SGD([{"params": ps[:2], "lr": 0.1}, {"params": ps[2:]}], lr=0.01, momentum=0.9),
+}
+
+SCHEDULERS = {
+    "none": lambda o: None,
+    "step": lambda o: optim.lr_scheduler.StepLR(o, 2, gamma=0.5),
+    "multistep": lambda o: optim.lr_scheduler.MultiStepLR(o, [1, 4], gamma=0.3),
+    "exponential": lambda o: optim.lr_scheduler.ExponentialLR(o, 0.9),
+    "cosine": lambda o: optim.lr_scheduler.CosineAnnealingLR(o, T_max=3, eta_min=1e-4),
+    "linear": lambda o: optim.lr_scheduler.LinearLR(o, start_factor=0.25, total_iters=4),
+    "inverse_time": lambda o: optim.lr_scheduler.InverseTimeLR(o, 0.5),
+    "inverse_sqrt": lambda o: optim.lr_scheduler.InverseSqrtLR(o, warmup=2),
+    "lambda": lambda o: optim.lr_scheduler.LambdaLR(o, lambda e: 1.0 / (1 + e)),
+    "plateau": lambda o: ReduceLROnPlateau(o, factor=0.5, patience=0, threshold=0.5),
+}
+
+
+def train_steps(model, opt, sched, steps, x, y):
+    loss_fn = nn.CrossEntropyLoss()
+    for _ in range(steps):
+        loss = loss_fn(model(x), y)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        if isinstance(sched, ReduceLROnPlateau):
+            sched.step(loss.item())
+        elif sched is not None:
+            sched.step()
+
+
+@pytest.mark.parametrize("opt_name, sched_name", [(o, "step") for o in OPTIMIZERS] + [
+    ("sgd_nesterov", s) for s in SCHEDULERS if s != "step"])
+def test_checkpoint_round_trip_continues_exactly(tmp_path, opt_name, sched_name):
+    from ember.io import save_checkpoint
+
+    x, y = ember.tensor(TRAIN[0][:32]), ember.tensor(TRAIN[1][:32])
+
+    def setup(seed):
+        model = mlp(seed=seed, dropout=0.25)
+        opt = OPTIMIZERS[opt_name](list(model.parameters()))
+        return model, opt, SCHEDULERS[sched_name](opt)
+
+    model, opt, sched = setup(0)
+    ember.manual_seed(7)
+    train_steps(model, opt, sched, 3, x, y)
+    path = tmp_path / "ckpt.safetensors"
+    save_checkpoint(path, model, opt, sched, epoch=3, extra={"note": "three steps"})
+    train_steps(model, opt, sched, 4, x, y)
+    expected, expected_lrs = snapshot(model), [g["lr"] for g in opt.param_groups]
+
+    other, other_opt, other_sched = setup(1)
+    ember.manual_seed(8)
+    epoch, history, extra = load_checkpoint(path, other, other_opt, other_sched)
+    assert (epoch, history, extra) == (3, None, {"note": "three steps"})
+    train_steps(other, other_opt, other_sched, 4, x, y)
+    assert_same_weights(snapshot(other), expected)
+    assert [g["lr"] for g in other_opt.param_groups] == expected_lrs
+
+
 def test_load_checkpoint_rejects_plain_safetensors(tmp_path):
     path = tmp_path / "weights.safetensors"
     model = mlp()

@@ -77,7 +77,12 @@ class Subset(Dataset):
 def _as_int64(indices):
     import numpy as np
 
-    return np.ascontiguousarray(np.asarray(indices, dtype=np.int64))
+    arr = np.asarray(indices)
+    if arr.ndim != 1:
+        raise ValueError(f"Subset indices must be a 1-d sequence of ints, got shape {arr.shape}")
+    if arr.size and arr.dtype.kind not in "iu":  # a float index would be silently truncated
+        raise TypeError(f"Subset indices must be integers, got dtype {arr.dtype}")
+    return np.ascontiguousarray(arr, dtype=np.int64)
 
 
 def _gather(dataset, indices):
