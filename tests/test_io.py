@@ -234,6 +234,21 @@ def test_ember_loads_every_numpy_dtype_safetensors_writes(tmp_path, rng):
         np.testing.assert_array_equal(got.numpy(), a.astype(got.numpy().dtype), err_msg=name)
 
 
+def test_every_half_and_bfloat16_value_widens_exactly(tmp_path):
+    bits = np.arange(1 << 16, dtype=np.uint16)
+    nbytes = bits.nbytes
+    header = {"f16": entry("F16", [1 << 16], 0, nbytes), "bf16": entry("BF16", [1 << 16], nbytes, 2 * nbytes)}
+    path = write(tmp_path / "h.safetensors", header_bytes(header) + bits.tobytes() * 2)
+    out = ember.load(path)
+    assert out["f16"].dtype == ember.float32 and out["bf16"].dtype == ember.float32
+    want_f16 = bits.view(np.float16).astype(np.float32)
+    want_bf16 = (bits.astype(np.uint32) << 16).view(np.float32)
+    for got, want in ((out["f16"].numpy(), want_f16), (out["bf16"].numpy(), want_bf16)):
+        nan = np.isnan(want)
+        np.testing.assert_array_equal(np.isnan(got), nan)
+        assert got[~nan].tobytes() == want[~nan].tobytes()  # signed zeros, subnormals, infinities
+
+
 def test_uint64_beyond_int64_is_a_clear_error(tmp_path):
     st_numpy = pytest.importorskip("safetensors.numpy")
     path = tmp_path / "u.safetensors"
