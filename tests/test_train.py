@@ -380,6 +380,13 @@ def test_model_checkpoint_save_best_only(tmp_path):
     assert_same_weights(snapshot(probe), snaps.by_epoch[4])
 
 
+def test_model_checkpoint_save_best_only_needs_its_metric(tmp_path):
+    model, opt, _ = training_setup(0)
+    with pytest.raises(KeyError, match="val_loss.*pass val_data"):
+        fit(model, nn.CrossEntropyLoss(), opt, TRAIN, epochs=1, verbose=False,
+            callbacks=[ModelCheckpoint(tmp_path / "c.safetensors", save_best_only=True)])
+
+
 def test_a_failed_checkpoint_write_keeps_the_previous_checkpoint(tmp_path, monkeypatch):
     path = tmp_path / "ckpt.safetensors"
     model, opt, sched = training_setup(0)
