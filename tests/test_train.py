@@ -62,7 +62,7 @@ class Snapshots(Callback):
         self.by_epoch[record["epoch"]] = snapshot(state.model)
 
 
-# ---- fit / evaluate / predict -------------------------------------------------------------------------
+# ---- fit / evaluate / predict ------------------------------------------------------------------------------
 
 def test_fit_returns_history_with_train_and_val_metrics():
     model = mlp()
@@ -202,7 +202,7 @@ def test_history_indexing_and_json(tmp_path):
     assert "2 epochs" in repr(history)
 
 
-# ---- EarlyStopping ------------------------------------------------------------------------------------------
+# ---- EarlyStopping -----------------------------------------------------------------------------------------
 
 class InjectScore(Callback):
     """Puts a scripted metric into each epoch's record, ahead of the callbacks that read it."""
@@ -269,7 +269,7 @@ def test_early_stopping_errors():
             callbacks=[EarlyStopping()], verbose=False)
 
 
-# ---- ModelCheckpoint and resuming -------------------------------------------------------------------------------
+# ---- ModelCheckpoint and resuming --------------------------------------------------------------------------
 
 class Interrupt(Exception):
     pass
@@ -493,7 +493,7 @@ def test_load_checkpoint_rejects_plain_safetensors(tmp_path):
         load_checkpoint(path, mlp())
 
 
-# ---- ReduceLROnPlateau in the loop ------------------------------------------------------------------------
+# ---- ReduceLROnPlateau in the loop -------------------------------------------------------------------------
 
 class SpyPlateau(ReduceLROnPlateau):
     """A subclass, as users write them: fit must still pass it the metric."""
@@ -543,7 +543,7 @@ def test_epoch_schedulers_step_once_per_epoch():
     np.testing.assert_allclose(history["lr"], [1.0, 1.0, 0.1, 0.1, 0.01])
 
 
-# ---- hyperparameter search -------------------------------------------------------------------------------------------
+# ---- hyperparameter search ---------------------------------------------------------------------------------
 
 def build(lr, hidden=8):
     model = mlp(hidden=hidden, dropout=0.0)
@@ -597,7 +597,7 @@ def test_search_errors():
         random_search(build, {"lr": [0.1]}, TRAIN, VAL, n_iter=0)
 
 
-# ---- progress output ---------------------------------------------------------------------------------------------------
+# ---- progress output ---------------------------------------------------------------------------------------
 
 def test_plain_lines_when_not_a_terminal(capsys):
     model = mlp()
