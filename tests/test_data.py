@@ -34,7 +34,7 @@ def epoch_ids(loader, x_of=None):
     return np.concatenate(seen) if seen else np.zeros(0, np.int64)
 
 
-# ---- coverage: every sample once per epoch ----------------------------------------------------
+# ---- coverage: every sample once per epoch -----------------------------------------------------------------
 
 @pytest.mark.parametrize("n", [1, 10, 17, 64])
 @pytest.mark.parametrize("batch_size", [1, 3, 8, 17, 100])
@@ -82,7 +82,7 @@ def test_empty_dataset_gives_no_batches():
     assert list(loader) == []
 
 
-# ---- seeded shuffling ------------------------------------------------------------------------------
+# ---- seeded shuffling --------------------------------------------------------------------------------------
 
 def orders(loader, epochs):
     return [epoch_ids(loader).tolist() for _ in range(epochs)]
@@ -130,7 +130,7 @@ def test_set_epoch_selects_the_seeded_order():
     assert epoch_ids(loader).tolist() == first[2]
 
 
-# ---- gathering ----------------------------------------------------------------------------------------
+# ---- gathering ---------------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("np_dtype, ember_dtype", [
     (np.float32, ember.float32), (np.float64, ember.float64), (np.int64, ember.int64), (np.int32, ember.int64),
@@ -221,7 +221,7 @@ def test_base_dataset_is_abstract():
         Dataset()[0]
 
 
-# ---- random_split and Subset -----------------------------------------------------------------------
+# ---- random_split and Subset -------------------------------------------------------------------------------
 
 def subset_ids(subset):
     return np.array([subset[i][1].item() for i in range(len(subset))], dtype=np.int64)
@@ -308,7 +308,7 @@ def test_random_split_bad_lengths(lengths, match):
         random_split(TensorDataset(*tagged(10)), lengths)
 
 
-# ---- train_val_test_split ------------------------------------------------------------------------------
+# ---- train_val_test_split ----------------------------------------------------------------------------------
 
 def test_train_val_test_split_partitions_and_keeps_rows_aligned():
     x, y = tagged(100)
@@ -368,7 +368,7 @@ def test_train_val_test_split_needs_equal_lengths():
         train_val_test_split()
 
 
-# ---- kfold ---------------------------------------------------------------------------------------------------
+# ---- kfold -------------------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("n, k", [(10, 2), (10, 3), (17, 5), (5, 5)])
 @pytest.mark.parametrize("shuffle", [False, True])
@@ -425,7 +425,7 @@ def test_kfold_stratify_length_mismatch():
         list(kfold(10, 2, stratify=np.zeros(9)))
 
 
-# ---- DataLoader arguments ---------------------------------------------------------------------------------------
+# ---- DataLoader arguments ----------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("batch_size", [0, -1, 2.5, True, None, "4"])
 def test_loader_rejects_bad_batch_size(batch_size):

@@ -62,7 +62,7 @@ class Snapshots(Callback):
         self.by_epoch[record["epoch"]] = snapshot(state.model)
 
 
-# ---- fit / evaluate / predict -------------------------------------------------------------------------
+# ---- fit / evaluate / predict ------------------------------------------------------------------------------
 
 def test_fit_returns_history_with_train_and_val_metrics():
     model = mlp()
@@ -117,7 +117,7 @@ def test_fit_equals_the_hand_written_loop():
             total += loss.item() * xb.shape[0]
         losses.append(total / len(x))
     assert_same_weights(snapshot(model), snapshot(ref))
-    np.testing.assert_allclose(history["loss"], losses, rtol=1e-12)
+    assert history["loss"] == losses
 
 
 def test_fit_accepts_dataloaders_datasets_and_tensors():
@@ -202,7 +202,7 @@ def test_history_indexing_and_json(tmp_path):
     assert "2 epochs" in repr(history)
 
 
-# ---- EarlyStopping ------------------------------------------------------------------------------------------
+# ---- EarlyStopping -----------------------------------------------------------------------------------------
 
 class InjectScore(Callback):
     """Puts a scripted metric into each epoch's record, ahead of the callbacks that read it."""
@@ -269,7 +269,7 @@ def test_early_stopping_errors():
             callbacks=[EarlyStopping()], verbose=False)
 
 
-# ---- ModelCheckpoint and resuming -------------------------------------------------------------------------------
+# ---- ModelCheckpoint and resuming --------------------------------------------------------------------------
 
 class Interrupt(Exception):
     pass
@@ -380,6 +380,13 @@ def test_model_checkpoint_save_best_only(tmp_path):
     assert_same_weights(snapshot(probe), snaps.by_epoch[4])
 
 
+def test_model_checkpoint_save_best_only_needs_its_metric(tmp_path):
+    model, opt, _ = training_setup(0)
+    with pytest.raises(KeyError, match="val_loss.*pass val_data"):
+        fit(model, nn.CrossEntropyLoss(), opt, TRAIN, epochs=1, verbose=False,
+            callbacks=[ModelCheckpoint(tmp_path / "c.safetensors", save_best_only=True)])
+
+
 def test_a_failed_checkpoint_write_keeps_the_previous_checkpoint(tmp_path, monkeypatch):
     path = tmp_path / "ckpt.safetensors"
     model, opt, sched = training_setup(0)
@@ -486,7 +493,7 @@ def test_load_checkpoint_rejects_plain_safetensors(tmp_path):
         load_checkpoint(path, mlp())
 
 
-# ---- ReduceLROnPlateau in the loop ------------------------------------------------------------------------
+# ---- ReduceLROnPlateau in the loop -------------------------------------------------------------------------
 
 class SpyPlateau(ReduceLROnPlateau):
     """A subclass, as users write them: fit must still pass it the metric."""
@@ -536,7 +543,7 @@ def test_epoch_schedulers_step_once_per_epoch():
     np.testing.assert_allclose(history["lr"], [1.0, 1.0, 0.1, 0.1, 0.01])
 
 
-# ---- hyperparameter search -------------------------------------------------------------------------------------------
+# ---- hyperparameter search ---------------------------------------------------------------------------------
 
 def build(lr, hidden=8):
     model = mlp(hidden=hidden, dropout=0.0)
@@ -590,7 +597,7 @@ def test_search_errors():
         random_search(build, {"lr": [0.1]}, TRAIN, VAL, n_iter=0)
 
 
-# ---- progress output ---------------------------------------------------------------------------------------------------
+# ---- progress output ---------------------------------------------------------------------------------------
 
 def test_plain_lines_when_not_a_terminal(capsys):
     model = mlp()

@@ -18,7 +18,8 @@ class DataLoader:
         batch_size = _positive_int(batch_size)
         if seed is not None and _index(seed) is None:
             raise TypeError(f"seed must be an int or None, got {seed!r}")
-        self.dataset, self.batch_size, self.shuffle, self.drop_last = dataset, batch_size, bool(shuffle), bool(drop_last)
+        self.dataset, self.batch_size = dataset, batch_size
+        self.shuffle, self.drop_last = bool(shuffle), bool(drop_last)
         # seed=None draws each epoch's order from ember's global generator (ember.manual_seed);
         # an int gives the loader its own reproducible stream, one order per epoch number.
         self.seed = None if seed is None else _index(seed)
