@@ -581,3 +581,25 @@ def test_saved_tensor_modified_in_place_is_detected():
     t.add_(ember.ones_like(t))
     with pytest.raises(RuntimeError, match="modified by an inplace operation|in-place|inplace"):
         loss.backward()
+
+
+def test_mixed_dtypes_give_gradients_of_each_inputs_dtype(rng):
+    x = ember.tensor(rng.standard_normal((3, 4)).astype(np.float32), requires_grad=True)
+    p = ember.tensor(rng.dirichlet(np.ones(4), 3), requires_grad=True)  # float64 probabilities
+    F.cross_entropy(x, p).backward()
+    assert x.grad.dtype == ember.float32 and p.grad.dtype == ember.float64
+    t = ember.tensor(rng.standard_normal((3, 4)), requires_grad=True)
+    x.grad = None
+    out = F.mse_loss(x, t)
+    assert out.dtype == ember.float64  # promoted, like torch
+    out.backward()
+    assert x.grad.dtype == ember.float32 and t.grad.dtype == ember.float64
+    w = ember.tensor(rng.uniform(0.5, 2, 4).astype(np.float64))
+    assert F.cross_entropy(x, ember.tensor([0, 1, 2, 3][:3]), weight=w).dtype == ember.float32
+
+
+def test_one_backward_node_per_loss():
+    x = ember.randn(4, 3, requires_grad=True)
+    assert F.cross_entropy(x, ember.tensor([0, 1, 2, 1])).grad_fn.name() == "CrossEntropyLossBackward"
+    assert F.mse_loss(x, ember.randn(4, 3)).grad_fn.name() == "MseLossBackward"
+    assert F.log_softmax(x, dim=1).grad_fn.name() == "LogSoftmaxBackward"

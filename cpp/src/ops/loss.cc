@@ -163,9 +163,10 @@ Tensor pointwise_loss(const PointwiseArgs& a, Spec spec) {
   const Shape shape = broadcast_checked(a.x, a.t, a.op);
   if (a.w.defined()) broadcast_to_checked(a.w, shape, a.op, "weight");
   if (a.pw.defined()) broadcast_to_checked(a.pw, shape, a.op, "pos_weight");
-  const Tensor x = ops::as_dtype(a.x, dt), t = ops::as_dtype(a.t, dt);
-  const Tensor w = a.w.defined() ? ops::as_dtype(a.w, dt) : one_like(dt);
-  const Tensor pw = a.pw.defined() ? ops::as_dtype(a.pw, dt) : one_like(dt);
+  // data only (our node carries the gradients); detach shares the storage and its version counter
+  const Tensor x = ops::as_dtype(a.x.detach(), dt), t = ops::as_dtype(a.t.detach(), dt);
+  const Tensor w = a.w.defined() ? ops::as_dtype(a.w.detach(), dt) : one_like(dt);
+  const Tensor pw = a.pw.defined() ? ops::as_dtype(a.pw.detach(), dt) : one_like(dt);
   const int64_t count = shape_numel(shape);
 
   Tensor elem = dispatch_floating(dt, a.op, [&](auto tag) {
