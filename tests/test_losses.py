@@ -641,7 +641,8 @@ def test_random_arguments_never_crash():
                     kw = {}
                     if rng.integers(0, 3) == 0:
                         kw["reduction"] = str(rng.choice(["none", "mean", "sum", "batchmean", "bad"]))
-                    if name in ("cross_entropy", "nll_loss", "multi_margin_loss", "binary_cross_entropy") and rng.integers(0, 2):
+                    weighted = ("cross_entropy", "nll_loss", "multi_margin_loss", "binary_cross_entropy")
+                    if name in weighted and rng.integers(0, 2):
                         kw["weight"] = rand_tensor()
                     out = getattr(F, name)(rand_tensor(), rand_tensor(), **kw)
                 if out.requires_grad:

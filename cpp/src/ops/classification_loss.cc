@@ -2,8 +2,6 @@
 // Each validates shapes, dtypes and every class index up front (IndexError naming the bad
 // target), runs one kernel from kernels/cpu/loss.h, sums per-row losses in a fixed order and
 // records a single backward node.
-#include <numeric>
-
 #include "ember/loss.h"
 #include "kernels/cpu/loss.h"
 #include "ops/loss_common.h"
@@ -21,8 +19,8 @@ namespace {
 Tensor class_weight(const Tensor& weight, int64_t C, DType dt, const char* op) {
   if (!weight.defined()) return Tensor();
   check_float_tensor(weight, op, "weight");
-  EMBER_CHECK(weight.dim() == 1 && weight.numel() == C, ValueError, op, ": weight tensor should be defined either for all ",
-              C, " classes or no classes but got weight tensor of shape: ", weight.shape());
+  EMBER_CHECK(weight.dim() == 1 && weight.numel() == C, ValueError, op,
+              ": weight tensor should be defined either for all ", C, " classes or no classes but got weight tensor of shape: ", weight.shape());
   check_no_grad(weight, op, "weight");
   return ops::as_dtype(weight, dt).contiguous();
 }
