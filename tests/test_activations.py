@@ -254,7 +254,8 @@ def test_generic_and_avx2_paths_agree(monkeypatch, tmp_path):
             x = ember.tensor((rng.standard_normal(shape) * 8).astype(np.float32), requires_grad=True)
             y = ember.tensor(rng.integers(0, shape[1], size=(shape[0],) + shape[2:]))
             for f in (F.softmax, F.log_softmax):
-                o = f(x, dim=1); o.backward(ember.ones_like(o)); out += [o.detach().numpy(), x.grad.numpy()]; x.grad = None
+                o = f(x, dim=1); o.backward(ember.ones_like(o))
+                out += [o.detach().numpy(), x.grad.numpy()]; x.grad = None
             l = F.cross_entropy(x, y, label_smoothing=0.1); l.backward(); out += [l.detach().numpy(), x.grad.numpy()]
             x.grad = None
         np.savez(OUT, *out)

@@ -581,3 +581,76 @@ def test_saved_tensor_modified_in_place_is_detected():
     t.add_(ember.ones_like(t))
     with pytest.raises(RuntimeError, match="modified by an inplace operation|in-place|inplace"):
         loss.backward()
+
+
+def test_mixed_dtypes_give_gradients_of_each_inputs_dtype(rng):
+    x = ember.tensor(rng.standard_normal((3, 4)).astype(np.float32), requires_grad=True)
+    p = ember.tensor(rng.dirichlet(np.ones(4), 3), requires_grad=True)  # float64 probabilities
+    F.cross_entropy(x, p).backward()
+    assert x.grad.dtype == ember.float32 and p.grad.dtype == ember.float64
+    t = ember.tensor(rng.standard_normal((3, 4)), requires_grad=True)
+    x.grad = None
+    out = F.mse_loss(x, t)
+    assert out.dtype == ember.float64  # promoted, like torch
+    out.backward()
+    assert x.grad.dtype == ember.float32 and t.grad.dtype == ember.float64
+    w = ember.tensor(rng.uniform(0.5, 2, 4).astype(np.float64))
+    assert F.cross_entropy(x, ember.tensor([0, 1, 2, 3][:3]), weight=w).dtype == ember.float32
+
+
+def test_one_backward_node_per_loss():
+    x = ember.randn(4, 3, requires_grad=True)
+    assert F.cross_entropy(x, ember.tensor([0, 1, 2, 1])).grad_fn.name() == "CrossEntropyLossBackward"
+    assert F.mse_loss(x, ember.randn(4, 3)).grad_fn.name() == "MseLossBackward"
+    assert F.log_softmax(x, dim=1).grad_fn.name() == "LogSoftmaxBackward"
+
+
+def test_random_arguments_never_crash():
+    """Random shapes, dtypes and options into every function, in a child process: each call either
+    works or raises a Python exception; the process never dies."""
+    from conftest import run_python
+
+    r = run_python("""
+        import itertools, numpy as np, ember, ember.nn.functional as F
+        rng = np.random.default_rng(0)
+        def rand_tensor():
+            nd = int(rng.integers(0, 4))
+            shape = tuple(int(s) for s in rng.integers(0, 4, nd))
+            kind = rng.integers(0, 4)
+            if kind == 0:
+                return ember.tensor(rng.integers(-3, 5, shape))
+            if kind == 1:
+                return ember.tensor(rng.standard_normal(shape) > 0)
+            t = ember.tensor(rng.standard_normal(shape).astype(np.float32 if kind == 2 else np.float64))
+            return t.requires_grad_(bool(rng.integers(0, 2)))
+        names = ["mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss", "binary_cross_entropy",
+                 "binary_cross_entropy_with_logits", "cross_entropy", "nll_loss", "hinge_embedding_loss",
+                 "multi_margin_loss", "kl_div"]
+        acts = ["relu", "leaky_relu", "elu", "selu", "gelu", "softplus", "silu", "hardtanh", "relu6"]
+        ok = errors = 0
+        for i in range(3000):
+            try:
+                if i % 3 == 0:
+                    name = acts[i % len(acts)]
+                    out = getattr(F, name)(rand_tensor())
+                elif i % 3 == 1:
+                    f = [F.softmax, F.log_softmax, lambda t, d: F.maxout(t, int(rng.integers(-1, 4)), d)][i % 2]
+                    out = f(rand_tensor(), int(rng.integers(-4, 4)))
+                else:
+                    name = names[i % len(names)]
+                    kw = {}
+                    if rng.integers(0, 3) == 0:
+                        kw["reduction"] = str(rng.choice(["none", "mean", "sum", "batchmean", "bad"]))
+                    weighted = ("cross_entropy", "nll_loss", "multi_margin_loss", "binary_cross_entropy")
+                    if name in weighted and rng.integers(0, 2):
+                        kw["weight"] = rand_tensor()
+                    out = getattr(F, name)(rand_tensor(), rand_tensor(), **kw)
+                if out.requires_grad:
+                    out.sum().backward()
+                ok += 1
+            except (ValueError, TypeError, IndexError, RuntimeError, NotImplementedError):
+                errors += 1
+        print("ok", ok, "errors", errors)
+    """, timeout=300)
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert "ok" in r.stdout

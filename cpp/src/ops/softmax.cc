@@ -35,7 +35,7 @@ Tensor softmax_impl(const Tensor& input, int64_t dim, bool log) {
   // a 0-d tensor is one row of one element; dim must then be 0 or -1, as in torch
   const int64_t d = wrap_dim(dim, input.dim() == 0 ? 1 : input.dim());
   const Axis ax = input.dim() == 0 ? Axis{} : split_axis(input.shape(), d);
-  Tensor x = input.contiguous();
+  Tensor x = input.detach().contiguous();
   Tensor y = empty(input.shape(), input.dtype());
   const bool need_grad = autograd::any_requires_grad({&input});
   // log_softmax keeps exp(x - max) and 1 / sum for its backward (no exp there); softmax keeps y

@@ -4,7 +4,6 @@
 #include <cmath>
 
 #include "kernels/cpu/cpu_features.h"
-#include "kernels/cpu/parallel.h"
 #include "kernels/cpu/vec_math_avx2.h"
 
 namespace ember::kernels {
@@ -130,9 +129,10 @@ void backward_slab(const T* y, const T* e, const T* inv_s, const T* g, T* gx, in
 template <typename Body>
 void for_slabs(int64_t outer, int64_t R, int64_t inner, int64_t cost, Body body) {
   const int64_t nb = (inner + kColBlock - 1) / kColBlock;
-#pragma omp parallel for collapse(2) schedule(static) if (cpu::worth_parallel(outer * R * inner * cost))
-  for (int64_t o = 0; o < outer; ++o)
-    for (int64_t b = 0; b < nb; ++b) body(o, b * kColBlock, std::min(kColBlock, inner - b * kColBlock));
+  for_each_row(outer * nb, outer * R * inner * cost, [&](int64_t k) {
+    const int64_t o = k / nb, b = k % nb;
+    body(o, b * kColBlock, std::min(kColBlock, inner - b * kColBlock));
+  });
 }
 
 }  // namespace
@@ -166,9 +166,9 @@ void softmax_forward(const T* x, T* y, int64_t outer, int64_t R, int64_t inner, 
   if (outer == 0 || R == 0 || inner == 0) return;
   if (!log) e = inv_s = nullptr;
   if (inner == 1) {
-#pragma omp parallel for schedule(static) if (cpu::worth_parallel(outer * R * 8))
-    for (int64_t o = 0; o < outer; ++o)
+    for_each_row(outer, outer * R * 8, [&](int64_t o) {
       softmax_row(x + o * R, y + o * R, R, log, e ? e + o * R : nullptr, inv_s ? inv_s + o : nullptr);
+    });
     return;
   }
   for_slabs(outer, R, inner, 8, [&](int64_t o, int64_t c0, int64_t w) {
@@ -181,14 +181,13 @@ template <typename T>
 void softmax_backward(const T* y, const T* g, T* gx, int64_t outer, int64_t R, int64_t inner) {
   if (outer == 0 || R == 0 || inner == 0) return;
   if (inner == 1) {
-#pragma omp parallel for schedule(static) if (cpu::worth_parallel(outer * R * 4))
-    for (int64_t o = 0; o < outer; ++o) {
+    for_each_row(outer, outer * R * 4, [&](int64_t o) {
       const T* yr = y + o * R;
       const T* gr = g + o * R;
       T* out = gx + o * R;
       const T d = dot8(gr, yr, R);
       for (int64_t i = 0; i < R; ++i) out[i] = yr[i] * (gr[i] - d);
-    }
+    });
     return;
   }
   for_slabs(outer, R, inner, 4, [&](int64_t o, int64_t c0, int64_t w) {
@@ -201,14 +200,13 @@ template <typename T>
 void log_softmax_backward(const T* e, const T* inv_s, const T* g, T* gx, int64_t outer, int64_t R, int64_t inner) {
   if (outer == 0 || R == 0 || inner == 0) return;
   if (inner == 1) {
-#pragma omp parallel for schedule(static) if (cpu::worth_parallel(outer * R * 4))
-    for (int64_t o = 0; o < outer; ++o) {
+    for_each_row(outer, outer * R * 4, [&](int64_t o) {
       const T* er = e + o * R;
       const T* gr = g + o * R;
       T* out = gx + o * R;
       const T k = sum8(gr, R) * inv_s[o];
       for (int64_t i = 0; i < R; ++i) out[i] = gr[i] - er[i] * k;
-    }
+    });
     return;
   }
   for_slabs(outer, R, inner, 4, [&](int64_t o, int64_t c0, int64_t w) {

@@ -28,6 +28,18 @@ struct Avx512Kernel {
   static void pack_b(int64_t n, int64_t kc, const T* b, int64_t rsb, int64_t csb, T* dst) {
     pack_b_z(n, kc, b, rsb, csb, dst);
   }
+  // B rows can be read straight from an image (the conv's implicit im2col), see kernel_image_z.
+  static constexpr bool kImageRows = true;
+  static void kernel_image(int64_t kc, T alpha, const T* a, const T* base0, const T* base1, const int64_t* off,
+                           T beta, T* c, int64_t rsc, int64_t csc, int64_t m, int64_t n) {
+    kernel_image_z<S, 8>(kc, alpha, a, base0, base1, off, beta, c, rsc, csc, m, n);
+  }
+  static constexpr int64_t VW = S::W;
+  static void copy_vw(T* dst, const T* src) { copy_vw_z(dst, src); }
+  static void copy_run(T* dst, const T* src, int64_t len) { copy_run_z(dst, src, len); }
+  static void gather_t(T* dst, int64_t ld, const T* const* src, int64_t n, int64_t len) {
+    gather_t_z(dst, ld, src, n, len);
+  }
 };
 
 // Blocking for Zen 5 (48 KiB L1d, 1 MiB L2 per core, 32 MiB L3): MC x KC A block 384 KiB in L2,
@@ -46,6 +58,13 @@ using DgemmKernel = Avx512Kernel<Z64, ZMC, ZKC / 2, 4096>;
 
 void run_avx512(const Args<float>& p, int threads) { run_blocked<SgemmKernel>(p, threads); }
 void run_avx512(const Args<double>& p, int threads) { run_blocked<DgemmKernel>(p, threads); }
+int64_t packed_a_size_avx512(int64_t M, int64_t K) { return packed_a_size<SgemmKernel>(M, K); }
+void pack_a_avx512(int64_t M, int64_t K, const float* A, int64_t rsa, int64_t csa, float* dst) {
+  pack_a_all<SgemmKernel>(M, K, A, rsa, csa, dst);
+}
+void pack_a_avx512(int64_t M, int64_t K, const double* A, int64_t rsa, int64_t csa, double* dst) {
+  pack_a_all<DgemmKernel>(M, K, A, rsa, csa, dst);
+}
 
 }  // namespace ember::kernels::gemm_impl
 
@@ -54,6 +73,13 @@ void run_avx512(const Args<double>& p, int threads) { run_blocked<DgemmKernel>(p
 namespace ember::kernels::gemm_impl {
 void run_avx512(const Args<float>& p, int threads) { run_avx2(p, threads); }
 void run_avx512(const Args<double>& p, int threads) { run_avx2(p, threads); }
+int64_t packed_a_size_avx512(int64_t M, int64_t K) { return packed_a_size_avx2(M, K); }
+void pack_a_avx512(int64_t M, int64_t K, const float* A, int64_t rsa, int64_t csa, float* dst) {
+  pack_a_avx2(M, K, A, rsa, csa, dst);
+}
+void pack_a_avx512(int64_t M, int64_t K, const double* A, int64_t rsa, int64_t csa, double* dst) {
+  pack_a_avx2(M, K, A, rsa, csa, dst);
+}
 }  // namespace ember::kernels::gemm_impl
 
 #endif

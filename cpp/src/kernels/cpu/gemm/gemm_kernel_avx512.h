@@ -58,12 +58,35 @@ inline typename S::V update(typename S::V x, typename S::V c, typename S::V va, 
   return beta_zero ? S::mul(va, x) : S::fma(va, x, S::mul(vb, c));
 }
 
+// Where row k of the B micro-panel comes from: a packed (or in-place) panel, row k at b + k*ldb;
+// or, for the convolutions' implicit im2col, two vectors read straight from the image at
+// base0 + off[k] and base1 + off[k] (each vector's pixels one contiguous run).
+template <class S>
+struct PanelRows {
+  const typename S::T* b;
+  int64_t ldb;
+  void load(int64_t k, typename S::V* b0, typename S::V* b1) const {
+    *b0 = S::load(b + k * ldb);
+    *b1 = S::load(b + k * ldb + S::W);
+  }
+};
+
+template <class S>
+struct ImageRows {
+  const typename S::T *base0, *base1;
+  const int64_t* off;
+  void load(int64_t k, typename S::V* b0, typename S::V* b1) const {
+    const int64_t o = off[k];
+    *b0 = S::load(base0 + o);
+    *b1 = S::load(base1 + o);
+  }
+};
+
 // C[0:m, 0:n] = alpha * A_panel * B_panel + beta * C for one tile of up to MR rows and 2W
-// columns, computing R >= m rows. a: packed A micro-panel (MR values per k); b: B micro-panel
-// rows, row k at b + k*ldb.
-template <class S, int MR, int R>
-void kernel_rows_z(int64_t kc, typename S::T alpha, const typename S::T* a, const typename S::T* b, int64_t ldb,
-                   typename S::T beta, typename S::T* c, int64_t rsc, int64_t csc, int64_t m, int64_t n) {
+// columns, computing R >= m rows. a: packed A micro-panel (MR values per k); rows: the B rows.
+template <class S, int MR, int R, class Rows>
+void kernel_rows_z(int64_t kc, typename S::T alpha, const typename S::T* a, const Rows& rows, typename S::T beta,
+                   typename S::T* c, int64_t rsc, int64_t csc, int64_t m, int64_t n) {
   using T = typename S::T;
   using V = typename S::V;
   constexpr int W = S::W, NR = 2 * W;
@@ -72,14 +95,14 @@ void kernel_rows_z(int64_t kc, typename S::T alpha, const typename S::T* a, cons
   EMBER_UNROLL_ALL for (int r = 0; r < R; ++r) acc0[r] = S::zero(), acc1[r] = S::zero();
 #pragma GCC unroll 2
   for (int64_t k = 0; k < kc; ++k) {
-    const V b0 = S::load(b), b1 = S::load(b + W);
+    V b0, b1;
+    rows.load(k, &b0, &b1);
     EMBER_UNROLL_ALL for (int r = 0; r < R; ++r) {
       const V ar = S::set1(a[r]);
       acc0[r] = S::fma(ar, b0, acc0[r]);
       acc1[r] = S::fma(ar, b1, acc1[r]);
     }
     a += MR;
-    b += ldb;
   }
 
   const V va = S::set1(alpha), vb = S::set1(beta);
@@ -121,21 +144,28 @@ void kernel_rows_z(int64_t kc, typename S::T alpha, const typename S::T* a, cons
   }
 }
 
-template <class S, int MR, int R>
-inline void kernel_dispatch_z(int64_t kc, typename S::T alpha, const typename S::T* a, const typename S::T* b,
-                              int64_t ldb, typename S::T beta, typename S::T* c, int64_t rsc, int64_t csc, int64_t m,
-                              int64_t n) {
+template <class S, int MR, int R, class Rows>
+inline void kernel_dispatch_z(int64_t kc, typename S::T alpha, const typename S::T* a, const Rows& rows,
+                              typename S::T beta, typename S::T* c, int64_t rsc, int64_t csc, int64_t m, int64_t n) {
   if constexpr (R > 1) {
-    if (m < R) return kernel_dispatch_z<S, MR, R - 1>(kc, alpha, a, b, ldb, beta, c, rsc, csc, m, n);
+    if (m < R) return kernel_dispatch_z<S, MR, R - 1>(kc, alpha, a, rows, beta, c, rsc, csc, m, n);
   }
-  kernel_rows_z<S, MR, R>(kc, alpha, a, b, ldb, beta, c, rsc, csc, m, n);
+  kernel_rows_z<S, MR, R>(kc, alpha, a, rows, beta, c, rsc, csc, m, n);
 }
 
 // The MR x 2W micro-kernel and its shorter variants for a ragged bottom panel.
 template <class S, int MR>
 void kernel_z(int64_t kc, typename S::T alpha, const typename S::T* a, const typename S::T* b, int64_t ldb,
               typename S::T beta, typename S::T* c, int64_t rsc, int64_t csc, int64_t m, int64_t n) {
-  kernel_dispatch_z<S, MR, MR>(kc, alpha, a, b, ldb, beta, c, rsc, csc, m, n);
+  kernel_dispatch_z<S, MR, MR>(kc, alpha, a, PanelRows<S>{b, ldb}, beta, c, rsc, csc, m, n);
+}
+
+// The same with B rows read from an image (ImageRows).
+template <class S, int MR>
+void kernel_image_z(int64_t kc, typename S::T alpha, const typename S::T* a, const typename S::T* base0,
+                    const typename S::T* base1, const int64_t* off, typename S::T beta, typename S::T* c, int64_t rsc,
+                    int64_t csc, int64_t m, int64_t n) {
+  kernel_dispatch_z<S, MR, MR>(kc, alpha, a, ImageRows<S>{base0, base1, off}, beta, c, rsc, csc, m, n);
 }
 
 #undef EMBER_UNROLL_ALL

@@ -87,6 +87,57 @@ inline void pack_b16d(int64_t n, int64_t kc, const double* b, int64_t rsb, int64
   }
 }
 
+inline void copy_vw_z(float* dst, const float* src) { _mm512_storeu_ps(dst, _mm512_loadu_ps(src)); }
+inline void copy_vw_z(double* dst, const double* src) { _mm512_storeu_pd(dst, _mm512_loadu_pd(src)); }
+
+// dst[t] = src[t] for t < len: full vectors, then one masked vector (masked-off lanes are
+// neither read nor written, so nothing past either end is touched).
+inline void copy_run_z(float* dst, const float* src, int64_t len) {
+  int64_t t = 0;
+  for (; t + 16 <= len; t += 16) _mm512_storeu_ps(dst + t, _mm512_loadu_ps(src + t));
+  if (t < len) {
+    const __mmask16 m = static_cast<__mmask16>((1u << (len - t)) - 1u);
+    _mm512_mask_storeu_ps(dst + t, m, _mm512_maskz_loadu_ps(m, src + t));
+  }
+}
+
+inline void copy_run_z(double* dst, const double* src, int64_t len) {
+  int64_t t = 0;
+  for (; t + 8 <= len; t += 8) _mm512_storeu_pd(dst + t, _mm512_loadu_pd(src + t));
+  if (t < len) {
+    const __mmask8 m = static_cast<__mmask8>((1u << (len - t)) - 1u);
+    _mm512_mask_storeu_pd(dst + t, m, _mm512_maskz_loadu_pd(m, src + t));
+  }
+}
+
+// dst[t*ld + j] = src[j][t] for t < len, j < n: 8 x 8 (4 x 4) blocks transposed in registers,
+// the ragged edges element by element.
+inline void gather_t_z(float* dst, int64_t ld, const float* const* src, int64_t n, int64_t len) {
+  const int64_t n8 = n / 8 * 8, len8 = len / 8 * 8;
+  for (int64_t t = 0; t < len8; t += 8)
+    for (int64_t h = 0; h < n8; h += 8) {
+      __m256 r[8];
+      for (int j = 0; j < 8; ++j) r[j] = _mm256_loadu_ps(src[h + j] + t);
+      transpose8x8(r);
+      for (int i = 0; i < 8; ++i) _mm256_storeu_ps(dst + (t + i) * ld + h, r[i]);
+    }
+  for (int64_t t = 0; t < len; ++t)
+    for (int64_t j = t < len8 ? n8 : 0; j < n; ++j) dst[t * ld + j] = src[j][t];
+}
+
+inline void gather_t_z(double* dst, int64_t ld, const double* const* src, int64_t n, int64_t len) {
+  const int64_t n4 = n / 4 * 4, len4 = len / 4 * 4;
+  for (int64_t t = 0; t < len4; t += 4)
+    for (int64_t h = 0; h < n4; h += 4) {
+      __m256d r[4];
+      for (int j = 0; j < 4; ++j) r[j] = _mm256_loadu_pd(src[h + j] + t);
+      transpose4x4(r);
+      for (int i = 0; i < 4; ++i) _mm256_storeu_pd(dst + (t + i) * ld + h, r[i]);
+    }
+  for (int64_t t = 0; t < len; ++t)
+    for (int64_t j = t < len4 ? n4 : 0; j < n; ++j) dst[t * ld + j] = src[j][t];
+}
+
 inline void pack_b_z(int64_t n, int64_t kc, const float* b, int64_t rsb, int64_t csb, float* dst) {
   pack_b32(n, kc, b, rsb, csb, dst);
 }
