@@ -30,6 +30,10 @@
 #define EMBER_UNROLL _Pragma("GCC unroll 16")
 
 namespace ember::kernels {
+
+template <typename T>
+void sum_chunk_partials(T* grad_weight, const T* partials, int64_t nchunks, int64_t wsize);  // conv.cc
+
 namespace {
 
 inline int thread_id() {
@@ -415,15 +419,7 @@ bool conv2d_backward_weight_direct_avx2(const Conv2dParams& p, const float* inpu
       }
     }
   }
-  if (nchunks > 1) {
-    const bool par = cpu::worth_parallel(wsize * (nchunks - 1));
-#pragma omp parallel for schedule(static) if (par)
-    for (int64_t i = 0; i < wsize; ++i) {
-      float acc = grad_weight[i];
-      for (int64_t ch = 1; ch < nchunks; ++ch) acc += partials[(ch - 1) * wsize + i];
-      grad_weight[i] = acc;
-    }
-  }
+  sum_chunk_partials(grad_weight, partials, nchunks, wsize);
   return true;
 }
 

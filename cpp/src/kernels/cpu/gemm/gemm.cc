@@ -1,5 +1,5 @@
-// GEMM front end: degenerate cases, the thread count, and the run-time ISA dispatch (AVX2/FMA
-// or portable).
+// GEMM front end: degenerate cases, the thread count, and the run-time ISA dispatch (AVX-512,
+// AVX2/FMA or portable).
 //
 // Reproducibility: the code path and the K blocking depend on the shape alone, never on the
 // thread count, and threads only split C. So 1, 2 or any number of threads give the same bits.
@@ -31,20 +31,37 @@ void scale_c(const Args<T>& p) {
     }
 }
 
+GemmIsa current_isa() {
+  return cpu::use_avx512() ? GemmIsa::avx512 : (cpu::use_avx2() ? GemmIsa::avx2 : GemmIsa::generic);
+}
+
 template <typename T>
-void gemm_one(const Args<T>& p, bool allow_threads) {
+void gemm_on(GemmIsa isa, const Args<T>& p, bool allow_threads) {
   if (p.M <= 0 || p.N <= 0) return;
   if (p.K <= 0 || p.alpha == T(0)) {
     scale_c(p);
     return;
   }
-  const bool avx2 = cpu::use_avx2();
   const int64_t work = p.M * p.N * p.K;
   const int threads = allow_threads && work >= kThreadWork && !cpu::in_parallel() ? cpu::max_threads() : 1;
-  if (avx2) {
-    gemm_impl::run_avx2(p, threads);
-  } else {
-    gemm_impl::run_generic(p, threads);
+  switch (isa) {
+    case GemmIsa::avx512: gemm_impl::run_avx512(p, threads); break;
+    case GemmIsa::avx2: gemm_impl::run_avx2(p, threads); break;
+    default: gemm_impl::run_generic(p, threads); break;
+  }
+}
+
+template <typename T>
+void gemm_one(const Args<T>& p, bool allow_threads) {
+  gemm_on(current_isa(), p, allow_threads);
+}
+
+template <typename T>
+void pack_a_on(GemmIsa isa, int64_t M, int64_t K, const T* A, int64_t rsa, int64_t csa, T* dst) {
+  switch (isa) {
+    case GemmIsa::avx512: gemm_impl::pack_a_avx512(M, K, A, rsa, csa, dst); break;
+    case GemmIsa::avx2: gemm_impl::pack_a_avx2(M, K, A, rsa, csa, dst); break;
+    default: gemm_impl::pack_a_generic(M, K, A, rsa, csa, dst); break;
   }
 }
 
@@ -87,6 +104,26 @@ void gemm_batched(int64_t batch, int64_t M, int64_t N, int64_t K, float alpha, c
   gemm_batched_any(batch, Args<float>{M, N, K, alpha, A, rsa, csa, B, rsb, csb, beta, C, rsc, csc}, stride_a,
                    stride_b, stride_c);
 }
+
+GemmIsa gemm_isa() { return current_isa(); }
+
+int64_t gemm_packed_a_size(GemmIsa isa, int64_t M, int64_t K) {
+  switch (isa) {
+    case GemmIsa::avx512: return gemm_impl::packed_a_size_avx512(M, K);
+    case GemmIsa::avx2: return gemm_impl::packed_a_size_avx2(M, K);
+    default: return gemm_impl::packed_a_size_generic(M, K);
+  }
+}
+
+void gemm_pack_a(GemmIsa isa, int64_t M, int64_t K, const float* A, int64_t rsa, int64_t csa, float* dst) {
+  pack_a_on(isa, M, K, A, rsa, csa, dst);
+}
+void gemm_pack_a(GemmIsa isa, int64_t M, int64_t K, const double* A, int64_t rsa, int64_t csa, double* dst) {
+  pack_a_on(isa, M, K, A, rsa, csa, dst);
+}
+
+void gemm_ex(GemmIsa isa, const Args<float>& args, bool allow_threads) { gemm_on(isa, args, allow_threads); }
+void gemm_ex(GemmIsa isa, const Args<double>& args, bool allow_threads) { gemm_on(isa, args, allow_threads); }
 
 void gemm_batched(int64_t batch, int64_t M, int64_t N, int64_t K, double alpha, const double* A,
                   int64_t stride_a, int64_t rsa, int64_t csa, const double* B, int64_t stride_b, int64_t rsb,
