@@ -1,5 +1,5 @@
 // Recurrent layer kernels: the sequence loops, the GEMMs and the dispatch of the gate math
-// (recurrent_rows.h) to the AVX2 or portable versions. See recurrent.h for the layouts.
+// (recurrent_rows.h) to the AVX-512, AVX2 or portable versions. See recurrent.h for the layouts.
 #include "kernels/cpu/recurrent.h"
 
 #include <cstring>
@@ -34,46 +34,49 @@ void for_units(int64_t B, int64_t H, Fn&& fn) {
   }
 }
 
+enum class Isa { Generic, Avx2, Avx512 };
+
 template <typename T>
-bool vectorized() {
-  return std::is_same_v<T, float> && cpu::use_avx2();
+Isa isa() {
+  if (!std::is_same_v<T, float>) return Isa::Generic;
+  return cpu::use_avx512() ? Isa::Avx512 : (cpu::use_avx2() ? Isa::Avx2 : Isa::Generic);
 }
 
-// The gate math, AVX2 for float when available.
+// The gate math of the widest instruction set available (float), else the portable rows.
+#define EMBER_RNN_DISPATCH(fn, ...)                                                    \
+  do {                                                                                \
+    if constexpr (std::is_same_v<T, float>) {                                         \
+      const Isa i = isa<T>();                                                         \
+      if (i == Isa::Avx512) return rnn_rows::avx512::fn(__VA_ARGS__);                 \
+      if (i == Isa::Avx2) return rnn_rows::avx2::fn(__VA_ARGS__);                     \
+    }                                                                                 \
+    rnn_rows::fn<T>(__VA_ARGS__);                                                     \
+  } while (0)
+
 template <typename T>
 struct Rows {
-  static void lstm_forward(int64_t n, int64_t H, T* gates, const T* bias, const T* c_prev, T* c, T* tc, T* h) {
-    if constexpr (std::is_same_v<T, float>)
-      if (vectorized<T>()) return rnn_rows::avx2::lstm_forward(n, H, gates, bias, c_prev, c, tc, h);
-    rnn_rows::lstm_forward<T>(n, H, gates, bias, c_prev, c, tc, h);
+  static void lstm_forward(int64_t n, int64_t H, T* gates, const T* hg, const T* bias, const T* c_prev, T* c, T* tc,
+                           T* h) {
+    EMBER_RNN_DISPATCH(lstm_forward, n, H, gates, hg, bias, c_prev, c, tc, h);
   }
   static void gru_forward(int64_t n, int64_t H, T* s, const T* hg, const T* bias, const T* h_prev, T* h) {
-    if constexpr (std::is_same_v<T, float>)
-      if (vectorized<T>()) return rnn_rows::avx2::gru_forward(n, H, s, hg, bias, h_prev, h);
-    rnn_rows::gru_forward<T>(n, H, s, hg, bias, h_prev, h);
+    EMBER_RNN_DISPATCH(gru_forward, n, H, s, hg, bias, h_prev, h);
   }
-  static void rnn_forward(int64_t n, T* y, const T* bias, bool relu) {
-    if constexpr (std::is_same_v<T, float>)
-      if (vectorized<T>()) return rnn_rows::avx2::rnn_forward(n, y, bias, relu);
-    rnn_rows::rnn_forward<T>(n, y, bias, relu);
+  static void rnn_forward(int64_t n, T* y, const T* hg, const T* bias, bool relu) {
+    EMBER_RNN_DISPATCH(rnn_forward, n, y, hg, bias, relu);
   }
   static void lstm_backward(int64_t n, int64_t H, const T* gates, const T* c_prev, const T* tc, const T* dy,
                             const T* dh, T* dc, T* dG) {
-    if constexpr (std::is_same_v<T, float>)
-      if (vectorized<T>()) return rnn_rows::avx2::lstm_backward(n, H, gates, c_prev, tc, dy, dh, dc, dG);
-    rnn_rows::lstm_backward<T>(n, H, gates, c_prev, tc, dy, dh, dc, dG);
+    EMBER_RNN_DISPATCH(lstm_backward, n, H, gates, c_prev, tc, dy, dh, dc, dG);
   }
   static void gru_backward(int64_t n, int64_t H, const T* s, const T* h_prev, const T* dy, T* dh, T* dG) {
-    if constexpr (std::is_same_v<T, float>)
-      if (vectorized<T>()) return rnn_rows::avx2::gru_backward(n, H, s, h_prev, dy, dh, dG);
-    rnn_rows::gru_backward<T>(n, H, s, h_prev, dy, dh, dG);
+    EMBER_RNN_DISPATCH(gru_backward, n, H, s, h_prev, dy, dh, dG);
   }
   static void rnn_backward(int64_t n, const T* h, const T* dy, const T* dh, T* dG, bool relu) {
-    if constexpr (std::is_same_v<T, float>)
-      if (vectorized<T>()) return rnn_rows::avx2::rnn_backward(n, h, dy, dh, dG, relu);
-    rnn_rows::rnn_backward<T>(n, h, dy, dh, dG, relu);
+    EMBER_RNN_DISPATCH(rnn_backward, n, h, dy, dh, dG, relu);
   }
 };
+#undef EMBER_RNN_DISPATCH
 
 // Step s of the walk is time t; its predecessor (s - 1) is time prev(t).
 inline int64_t time_at(const RnnGeometry& g, int64_t s) { return g.reverse ? g.T - 1 - s : s; }
@@ -110,7 +113,7 @@ void column_sums(int64_t rows, int64_t n, const T* A, int64_t lda, T* out) {
 }  // namespace
 
 int64_t rnn_forward_scratch(RnnMode m, int64_t B, int64_t H) {
-  return 4 * H + (m == RnnMode::Gru ? 3 * B * H : 0);
+  return 4 * H + rnn_gates(m) * B * H;
 }
 
 int64_t rnn_backward_scratch(RnnMode m, int64_t T, int64_t B, int64_t H) {
@@ -125,7 +128,10 @@ void rnn_forward(const RnnGeometry& g, const T* x, const T* h0, const T* c0, con
   const int64_t rows = g.rows(), sw = rnn_saved_width(g.mode, H);
   const bool relu = g.mode == RnnMode::RnnRelu;
   T* bias = scratch;
-  T* hg = scratch + 4 * H;  // GRU: W_hh h of the current step, B x 3H
+  // W_hh h of the current step, B x G*H, contiguous: the step's rows of `pre` lie b_stride rows
+  // apart (a batch-first sequence puts whole sequences between them), so the GEMM writes here
+  // and the gate math adds the two.
+  T* hg = scratch + 4 * H;
   fold_bias(g, b_ih, b_hh, bias);
   if (rows == 0) return;
 
@@ -141,26 +147,22 @@ void rnn_forward(const RnnGeometry& g, const T* x, const T* h0, const T* c0, con
     const int64_t ldh = s > 0 ? g.b_stride * H : H;
     T* step = pre + g.row(t, 0) * ldp;
     const int64_t lds = g.b_stride * ldp;
-    if (g.mode == RnnMode::Gru) {
-      gemm(B, GH, H, T(1), hp, ldh, 1, w_hh, 1, H, T(0), hg, GH, 1);
-    } else {
-      gemm(B, GH, H, T(1), hp, ldh, 1, w_hh, 1, H, T(1), step, lds, 1);
-    }
+    gemm(B, GH, H, T(1), hp, ldh, 1, w_hh, 1, H, T(0), hg, GH, 1);
     for_units(B, H, [&](int64_t b, int64_t j0, int64_t n) {
       T* srow = step + b * lds;
       T* yrow = y + g.row(t, b) * H;
       switch (g.mode) {
         case RnnMode::Lstm: {
           const T* cp = s > 0 ? saved + g.row(tp, b) * sw + 4 * H : c0 + b * H;
-          Rows<T>::lstm_forward(n, H, srow + j0, bias + j0, cp + j0, srow + 4 * H + j0, srow + 5 * H + j0,
-                                yrow + j0);
+          Rows<T>::lstm_forward(n, H, srow + j0, hg + b * GH + j0, bias + j0, cp + j0, srow + 4 * H + j0,
+                                srow + 5 * H + j0, yrow + j0);
           break;
         }
         case RnnMode::Gru:
           Rows<T>::gru_forward(n, H, srow + j0, hg + b * GH + j0, bias + j0, hp + b * ldh + j0, yrow + j0);
           break;
         default:
-          Rows<T>::rnn_forward(n, yrow + j0, bias + j0, relu);
+          Rows<T>::rnn_forward(n, yrow + j0, hg + b * GH + j0, bias + j0, relu);
       }
     });
   }
@@ -222,7 +224,9 @@ void rnn_backward(const RnnGeometry& g, const T* x, const T* h0, const T* c0, co
   if (!gru) {
     gemm(GH, I, rows, T(1), dG, 1, gw, x, I, 1, T(0), dw_ih, I, 1);
     if (dx) gemm(rows, I, GH, T(1), dG, gw, 1, w_ih, I, 1, T(0), dx, I, 1);
-    if (db_ih) column_sums(rows, GH, dG, gw, db_ih);
+    // both biases enter the same pre-activation: the same gradient
+    if (db_ih && db_hh) std::memcpy(db_ih, db_hh, sizeof(T) * GH);
+    else if (db_ih) column_sums(rows, GH, dG, gw, db_ih);
   } else {
     gemm(2 * H, I, rows, T(1), dG, 1, gw, x, I, 1, T(0), dw_ih, I, 1);
     gemm(H, I, rows, T(1), dG + 3 * H, 1, gw, x, I, 1, T(0), dw_ih + 2 * H * I, I, 1);

@@ -14,12 +14,12 @@ inline T sigmoid(T x) {
 }  // namespace
 
 template <typename T>
-void lstm_forward(int64_t n, int64_t H, T* gates, const T* bias, const T* c_prev, T* c, T* tc, T* h) {
+void lstm_forward(int64_t n, int64_t H, T* gates, const T* hg, const T* bias, const T* c_prev, T* c, T* tc, T* h) {
   for (int64_t j = 0; j < n; ++j) {
-    const T i = sigmoid(gates[j] + bias[j]);
-    const T f = sigmoid(gates[H + j] + bias[H + j]);
-    const T g = std::tanh(gates[2 * H + j] + bias[2 * H + j]);
-    const T o = sigmoid(gates[3 * H + j] + bias[3 * H + j]);
+    const T i = sigmoid(gates[j] + hg[j] + bias[j]);
+    const T f = sigmoid(gates[H + j] + hg[H + j] + bias[H + j]);
+    const T g = std::tanh(gates[2 * H + j] + hg[2 * H + j] + bias[2 * H + j]);
+    const T o = sigmoid(gates[3 * H + j] + hg[3 * H + j] + bias[3 * H + j]);
     gates[j] = i, gates[H + j] = f, gates[2 * H + j] = g, gates[3 * H + j] = o;
     const T cc = f * c_prev[j] + i * g;
     const T t = std::tanh(cc);
@@ -40,9 +40,9 @@ void gru_forward(int64_t n, int64_t H, T* s, const T* hg, const T* bias, const T
 }
 
 template <typename T>
-void rnn_forward(int64_t n, T* y, const T* bias, bool relu) {
+void rnn_forward(int64_t n, T* y, const T* hg, const T* bias, bool relu) {
   for (int64_t j = 0; j < n; ++j) {
-    const T v = y[j] + bias[j];
+    const T v = y[j] + hg[j] + bias[j];
     // v > 0 ? v : 0 keeps a NaN pre-activation NaN, as torch's relu does
     y[j] = relu ? (v > T(0) || v != v ? v : T(0)) : std::tanh(v);
   }
@@ -86,9 +86,9 @@ void rnn_backward(int64_t n, const T* h, const T* dy, const T* dh, T* dG, bool r
 }
 
 #define EMBER_RNN_ROWS(T)                                                                                      \
-  template void lstm_forward<T>(int64_t, int64_t, T*, const T*, const T*, T*, T*, T*);                         \
+  template void lstm_forward<T>(int64_t, int64_t, T*, const T*, const T*, const T*, T*, T*, T*);                         \
   template void gru_forward<T>(int64_t, int64_t, T*, const T*, const T*, const T*, T*);                        \
-  template void rnn_forward<T>(int64_t, T*, const T*, bool);                                                   \
+  template void rnn_forward<T>(int64_t, T*, const T*, const T*, bool);                                                   \
   template void lstm_backward<T>(int64_t, int64_t, const T*, const T*, const T*, const T*, const T*, T*, T*); \
   template void gru_backward<T>(int64_t, int64_t, const T*, const T*, const T*, T*, T*);                       \
   template void rnn_backward<T>(int64_t, const T*, const T*, const T*, T*, bool);
