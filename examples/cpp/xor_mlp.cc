@@ -1,4 +1,4 @@
-// Trains a 2-8-1 tanh/sigmoid network on XOR with autograd and plain SGD, no Python involved.
+// Trains a 2-8-1 tanh/sigmoid network on XOR with autograd and ember::optim::SGD, no Python involved.
 // Prints the loss as it goes; exits non-zero unless the network fits XOR.
 #include <cstdio>
 
@@ -18,21 +18,16 @@ int main() {
   Tensor b2 = zeros({1}).set_requires_grad(true);
   std::vector<Tensor> params{W1, b1, W2, b2};
 
-  const double lr = 0.5;
+  optim::SGD opt(params, optim::SGDOptions(0.5));  // torch.optim.SGD's rule, one fused call per step
   double loss_value = 0;
   for (int step = 0; step <= 2000; ++step) {
     Tensor h = tanh(add(matmul(X, W1), b1));
     Tensor out = sigmoid(add(matmul(h, W2), b2));
     Tensor diff = sub(out, Y);
     Tensor loss = mean(mul(diff, diff));
+    opt.zero_grad();
     loss.backward();
-    {
-      autograd::NoGradGuard no_grad;  // the update itself is not part of the graph
-      for (Tensor& p : params) {
-        sub_(p, mul(p.grad(), lr));
-        p.set_grad(Tensor());
-      }
-    }
+    opt.step();
     loss_value = loss.item();
     if (step % 500 == 0) std::printf("step %4d  loss %.6f\n", step, loss_value);
   }

@@ -2,12 +2,14 @@
 #pragma once
 
 #include "ember/activation.h"
+#include "ember/attention.h"
 #include "ember/autograd.h"
 #include "ember/convolution.h"
 #include "ember/dtype.h"
 #include "ember/error.h"
 #include "ember/graph.h"
 #include "ember/io.h"
+#include "ember/loss.h"
 #include "ember/normalization.h"
 #include "ember/ops.h"
 #include "ember/optim.h"

@@ -93,26 +93,33 @@ class Hardtanh(_Elementwise):
     _fn = "hardtanh"
     _args = ("min_val", "max_val")
 
-    def __init__(self, min_val=-1.0, max_val=1.0, inplace=False):
+    def __init__(self, min_val=-1.0, max_val=1.0, inplace=False, min_value=None, max_value=None):
+        # min_value / max_value: torch's deprecated spellings
+        min_val = min_val if min_value is None else min_value
+        max_val = max_val if max_value is None else max_value
+        if max_val <= min_val:
+            raise ValueError(f"Hardtanh: max_val ({max_val}) must be greater than min_val ({min_val})")
         super().__init__(min_val=min_val, max_val=max_val)
 
 
 class Maxout(_Elementwise):
-    """Max over `pieces` groups of channels along dim 1 (Goodfellow et al. 2013)."""
+    """Max over groups of `pieces` consecutive channels along `dim` (Goodfellow et al. 2013)."""
 
     _fn = "maxout"
-    _args = ("pieces",)
+    _args = ("pieces", "dim")
 
-    def __init__(self, pieces):
-        super().__init__(pieces=pieces)
+    def __init__(self, pieces, dim=1):
+        super().__init__(pieces=pieces, dim=dim)
 
 
 class Softmax(_Elementwise):
+    """dim=None picks the dim by torch's legacy rule (0 for 0-, 1- and 3-D inputs, else 1)."""
+
     _fn = "softmax"
     _args = ("dim",)
 
     def __init__(self, dim=None):
-        super().__init__(dim=-1 if dim is None else dim)
+        super().__init__(dim=dim)
 
 
 class LogSoftmax(_Elementwise):
@@ -120,4 +127,4 @@ class LogSoftmax(_Elementwise):
     _args = ("dim",)
 
     def __init__(self, dim=None):
-        super().__init__(dim=-1 if dim is None else dim)
+        super().__init__(dim=dim)
