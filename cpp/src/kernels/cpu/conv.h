@@ -17,9 +17,10 @@
 // backward_weight sums per-image contributions in fixed chunks of images combined in a fixed
 // order.
 //
-// How: im2col (or nothing, for 1x1 stride-1 unpadded kernels) + ember::kernels::gemm per image and
-// group, parallel over images with per-thread column buffers; small-channel stride-1 float32
-// shapes (LeNet-like) take direct AVX2 loops instead, where im2col would cost more than the math.
+// How: one GEMM per image and group against weights packed once per call, with B read straight
+// from a zero-padded copy of the image (implicit im2col, no column matrix; conv.cc), parallel over
+// images; small-channel stride-1 float32 shapes (LeNet-like) take direct AVX-512 / AVX2 loops
+// instead (conv_direct_impl.h), where a GEMM would have a tiny M or K.
 #pragma once
 
 #include <cstdint>

@@ -272,15 +272,18 @@ void adaptive_forward(int64_t N, int64_t C, int64_t H, int64_t W, int64_t Ho, in
     const T* x = input + pl * H * W;
     T* y = output + pl * Ho * Wo;
     if (Ho == 1 && Wo == 1) {
-      // Global average (the head of most CNNs): one long sum, in 8 fixed lanes so the compiler
-      // vectorizes it without -ffast-math; a single running sum is one add per 3-4 cycles.
-      T lane[8] = {};
+      // Global average (the head of most CNNs): one long sum, in 32 fixed lanes so the compiler
+      // vectorizes it without -ffast-math into 8 independent SSE chains (a single running sum is
+      // one add per 3-4 cycles), then a fixed pairwise tree.
+      constexpr int L = 32;
+      T lane[L] = {};
       int64_t i = 0;
-      for (; i + 8 <= H * W; i += 8)
-        for (int l = 0; l < 8; ++l) lane[l] += x[i + l];
-      T sum = ((lane[0] + lane[1]) + (lane[2] + lane[3])) + ((lane[4] + lane[5]) + (lane[6] + lane[7]));
-      for (; i < H * W; ++i) sum += x[i];
-      y[0] = sum / T(H * W);
+      for (; i + L <= H * W; i += L)
+        for (int l = 0; l < L; ++l) lane[l] += x[i + l];
+      for (int l = 0; i + l < H * W; ++l) lane[l] += x[i + l];
+      for (int w = L / 2; w >= 1; w /= 2)
+        for (int l = 0; l < w; ++l) lane[l] += lane[l + w];
+      y[0] = lane[0] / T(H * W);
       continue;
     }
     for (int64_t oh = 0; oh < Ho; ++oh) {

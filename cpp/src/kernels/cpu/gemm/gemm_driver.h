@@ -4,7 +4,7 @@
 //   for jc in N by NC            -- packed B block (KC x NC) lives in L3
 //     for pc in K by KC          -- K blocks: fixed by K alone, so every thread count adds the
 //                                   same partial sums in the same order (bitwise reproducible)
-//       pack B block             -- shared by the team: each thread packs a slice, then a barrier
+//       pack B block             -- shared by the team: runs of panels handed out, then a barrier
 //       for ic in M by MC        -- packed A block (MC x KC) lives in L2
 //         pack A block
 //         for jr in NC by NR     -- one B micro-panel (KC x NR) stays in L1 ...
@@ -15,18 +15,19 @@
 //  * tall A (more rows than one MC block): the team packs the shared B block (runs of panels
 //    from a dynamic schedule, then a barrier) and takes MC blocks of rows from a dynamic
 //    schedule, each thread packing its own A block into its L2;
-//  * short A (M = 64 MLP batches, im2col convs with M = 6..16): every thread packs all of A and
-//    takes runs of B micro-panels from a dynamic schedule, packing each run right before use
-//    (row by row, so the reads stream) or, for a single A micro-panel and row-major B, reading
-//    B in place.
+//  * short A (M = 64 MLP batches, convs with M = C_out): every thread packs all of A (every K
+//    block at once when it fits L2, so a call has a single barrier) and takes runs of B
+//    micro-panels from a dynamic schedule, packing each run right before use (row by row, so
+//    the reads stream) or reading B in place: row-major B with a single A micro-panel, or (AVX-512)
+//    an image whose vectors of pixels are contiguous runs.
 // The dynamic schedule lets the faster thread take more when a core is shared with other work.
 //
 // Operands: A is packed from strided memory, or was packed once beforehand (Args::A_packed, in
 // the layout pack_a_all writes); B is packed from strided memory or gathered from an image
 // (Args::B_im2col: the convolutions' implicit im2col).
 //
-// Kern provides: T, MR, NR, MC, KC, NC, kernel(), pack_a(), pack_b(), copy_run(), gather_t()
-// (see gemm_kernel_avx512.h).
+// Kern provides: T, MR, NR, MC, KC, NC, VW, kImageRows, kernel(), kernel_image() (if
+// kImageRows), pack_a(), pack_b(), copy_vw(), copy_run(), gather_t() (see gemm_avx512.cc).
 //
 // Included only by ISA translation units; the anonymous namespace gives each its own copy.
 #pragma once
