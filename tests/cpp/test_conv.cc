@@ -255,6 +255,11 @@ int main() {
       make(2, 24, 15, 15, 33, 3, 3, 2, 2, 1, 1),
       make(2, 40, 9, 9, 24, 3, 3, 1, 1, 2, 2, 2, 2),
       make(2, 48, 10, 10, 40, 1, 1),
+      // Direct weight gradient with output channels in the vector lanes (C_out/groups a
+      // multiple of 16): grouped, 48 and 64 channels, dilated, odd planes.
+      make(2, 4, 9, 9, 32, 3, 3, 1, 1, 1, 1, 1, 1, 2),
+      make(3, 3, 7, 11, 48, 3, 3, 1, 1, 1, 1),
+      make(5, 2, 6, 9, 64, 3, 2, 1, 1, 0, 1, 2, 1),
   };
   for (const auto& p : fixed) {
     check_case<float>(p, rng, true);

@@ -9,6 +9,8 @@
 #include <immintrin.h>
 #pragma GCC diagnostic pop
 
+#include <algorithm>
+
 #include "kernels/cpu/conv_direct_impl.h"
 
 namespace ember::kernels {
@@ -31,6 +33,167 @@ struct Zmm {
   static float hsum(V v) { return _mm512_reduce_add_ps(v); }
 };
 
+// ---- weight gradient with output channels in the vector lanes --------------------------------
+//
+// The generic direct weight gradient (conv_direct_impl.h) puts pixels in the lanes, which wastes
+// most of each vector on a short output row (LeNet's 10-pixel rows fill 10 of 16 lanes) and ends
+// every tile with horizontal sums. When C_out/groups is a multiple of 16 the lanes can hold output
+// channels instead: per pixel, one load of grad_output for 16 channels (from a transposed copy,
+// gyT[pixel][co]) times one broadcast input value per tap, accumulated over every pixel of the
+// chunk; no lane idles and no horizontal sum is needed. Each gW element is still one FMA chain
+// over the chunk's pixels in order, and the chunks are those of the other paths, so the bits do
+// not depend on the thread count.
+
+// r[j] <- column j of the 8 x 8 block whose rows are r[0..7].
+inline void transpose8x8(__m256 r[8]) {
+  const __m256 t0 = _mm256_unpacklo_ps(r[0], r[1]), t1 = _mm256_unpackhi_ps(r[0], r[1]);
+  const __m256 t2 = _mm256_unpacklo_ps(r[2], r[3]), t3 = _mm256_unpackhi_ps(r[2], r[3]);
+  const __m256 t4 = _mm256_unpacklo_ps(r[4], r[5]), t5 = _mm256_unpackhi_ps(r[4], r[5]);
+  const __m256 t6 = _mm256_unpacklo_ps(r[6], r[7]), t7 = _mm256_unpackhi_ps(r[6], r[7]);
+  const __m256 s0 = _mm256_shuffle_ps(t0, t2, 0x44), s1 = _mm256_shuffle_ps(t0, t2, 0xEE);
+  const __m256 s2 = _mm256_shuffle_ps(t1, t3, 0x44), s3 = _mm256_shuffle_ps(t1, t3, 0xEE);
+  const __m256 s4 = _mm256_shuffle_ps(t4, t6, 0x44), s5 = _mm256_shuffle_ps(t4, t6, 0xEE);
+  const __m256 s6 = _mm256_shuffle_ps(t5, t7, 0x44), s7 = _mm256_shuffle_ps(t5, t7, 0xEE);
+  r[0] = _mm256_permute2f128_ps(s0, s4, 0x20);
+  r[1] = _mm256_permute2f128_ps(s1, s5, 0x20);
+  r[2] = _mm256_permute2f128_ps(s2, s6, 0x20);
+  r[3] = _mm256_permute2f128_ps(s3, s7, 0x20);
+  r[4] = _mm256_permute2f128_ps(s0, s4, 0x31);
+  r[5] = _mm256_permute2f128_ps(s1, s5, 0x31);
+  r[6] = _mm256_permute2f128_ps(s2, s6, 0x31);
+  r[7] = _mm256_permute2f128_ps(s3, s7, 0x31);
+}
+
+// dst[p*M + m] = src[m*P + p] for m < M (a multiple of 8), p < P.
+void transpose_rows(const float* src, int64_t M, int64_t P, float* dst) {
+  const int64_t P8 = P / 8 * 8;
+  for (int64_t m = 0; m < M; m += 8) {
+    for (int64_t p = 0; p < P8; p += 8) {
+      __m256 r[8];
+      for (int i = 0; i < 8; ++i) r[i] = _mm256_loadu_ps(src + (m + i) * P + p);
+      transpose8x8(r);
+      for (int i = 0; i < 8; ++i) _mm256_storeu_ps(dst + (p + i) * M + m, r[i]);
+    }
+    for (int64_t p = P8; p < P; ++p)
+      for (int i = 0; i < 8; ++i) dst[p * M + m + i] = src[(m + i) * P + p];
+  }
+}
+
+struct BwcChunk {
+  const float* xp;   // padded images of the chunk, img_stride apart (one group)
+  int64_t img_stride;
+  const float* gyT;  // transposed grad_output of the chunk's images: [image][pixel][Mg]
+  int64_t Mg, images, Ho, Wo, Wp;
+};
+
+// out[t*Mg + co] = sum over the chunk of gy[co][pixel] * xp[off[t] + pixel] for t < T, all Mg
+// channels (MV vectors of 16).
+template <int MV, int T>
+void bwc_tile(const BwcChunk& c, const int64_t* off, float* out) {
+  __m512 acc[MV][T];
+#pragma GCC unroll 16
+  for (int m = 0; m < MV; ++m)
+#pragma GCC unroll 16
+    for (int t = 0; t < T; ++t) acc[m][t] = _mm512_setzero_ps();
+  const int64_t HoWo = c.Ho * c.Wo;
+  for (int64_t n = 0; n < c.images; ++n) {
+    const float* xn = c.xp + n * c.img_stride;
+    const float* gn = c.gyT + n * HoWo * c.Mg;
+    for (int64_t oh = 0; oh < c.Ho; ++oh) {
+      const float* xr[T];
+#pragma GCC unroll 16
+      for (int t = 0; t < T; ++t) xr[t] = xn + off[t] + oh * c.Wp;
+      const float* g = gn + oh * c.Wo * c.Mg;
+      for (int64_t ow = 0; ow < c.Wo; ++ow) {
+        __m512 gv[MV];
+#pragma GCC unroll 16
+        for (int m = 0; m < MV; ++m) gv[m] = _mm512_loadu_ps(g + ow * c.Mg + 16 * m);
+#pragma GCC unroll 16
+        for (int t = 0; t < T; ++t) {
+          const __m512 a = _mm512_set1_ps(xr[t][ow]);
+#pragma GCC unroll 16
+          for (int m = 0; m < MV; ++m) acc[m][t] = _mm512_fmadd_ps(gv[m], a, acc[m][t]);
+        }
+      }
+    }
+  }
+#pragma GCC unroll 16
+  for (int t = 0; t < T; ++t)
+#pragma GCC unroll 16
+    for (int m = 0; m < MV; ++m) _mm512_storeu_ps(out + t * c.Mg + 16 * m, acc[m][t]);
+}
+
+// Taps per tile: 8 broadcast pointers stay in general registers; 2 x 8 = 16 or more accumulators
+// from two channel vectors on.
+template <int MV>
+void bwc_taps(int t, const BwcChunk& c, const int64_t* off, float* out) {
+  switch (t) {
+    case 1: bwc_tile<MV, 1>(c, off, out); break;
+    case 2: bwc_tile<MV, 2>(c, off, out); break;
+    case 3: bwc_tile<MV, 3>(c, off, out); break;
+    case 4: bwc_tile<MV, 4>(c, off, out); break;
+    case 5: bwc_tile<MV, 5>(c, off, out); break;
+    case 6: bwc_tile<MV, 6>(c, off, out); break;
+    case 7: bwc_tile<MV, 7>(c, off, out); break;
+    default: bwc_tile<MV, 8>(c, off, out); break;
+  }
+}
+constexpr int kBwcTaps = 8;
+
+bool backward_weight_channel_lanes(const Conv2dParams& p, const float* input, const float* grad_output,
+                                   float* grad_weight) {
+  using namespace direct_impl;
+  const int64_t Cg = p.C_in / p.groups, Mg = p.C_out / p.groups, Ho = p.out_h(), Wo = p.out_w();
+  if (!direct_ok(p) || p.N == 0 || Mg % 16 != 0 || Mg > 64) return false;
+  const int64_t Hp = p.H + 2 * p.pad_h, Wp = p.W + 2 * p.pad_w, HoWo = Ho * Wo;
+  const WideConv w = make_wide<Zmm>(Cg, Hp, Wp, p.kH, p.kW, p.dilation_h, p.dilation_w, Ho, Mg);
+  const int64_t K = w.K(), wsize = p.C_out * K, img = Cg * Hp * Wp;
+  const int64_t nchunks = bw_chunks(p), max_imgs = (p.N + nchunks - 1) / nchunks;
+
+  int64_t* off = scratch<int64_t>(kScratchPartials, static_cast<size_t>(K + (nchunks - 1) * wsize));
+  float* partials = reinterpret_cast<float*>(off + K);
+  fill_offsets(w, off);
+
+  int nt = cpu::max_threads();
+  if (nt <= 1 || cpu::in_parallel() || !cpu::worth_parallel(2 * p.N * p.C_out * HoWo * K) || nchunks < 2) nt = 1;
+  // Per thread: the chunk's padded images, their transposed grad_output, one gW^T tile row block.
+  const int64_t per_thread = max_imgs * img + max_imgs * HoWo * Mg + K * Mg;
+  float* buf = zeroed_buffers(kScratchPadded, per_thread, nt);
+  const int MV = static_cast<int>(Mg / 16);
+
+#pragma omp parallel for num_threads(nt) schedule(dynamic, 1) if (nt > 1)
+  for (int64_t ch = 0; ch < nchunks; ++ch) {
+    float* xp = buf + thread_id() * per_thread;
+    float* gyT = xp + max_imgs * img;
+    float* gwT = gyT + max_imgs * HoWo * Mg;
+    float* gw = ch == 0 ? grad_weight : partials + (ch - 1) * wsize;
+    const int64_t n0 = ch * p.N / nchunks, n1 = (ch + 1) * p.N / nchunks;
+    for (int64_t g = 0; g < p.groups; ++g) {
+      for (int64_t n = n0; n < n1; ++n) {
+        pad_planes(input + (n * p.C_in + g * Cg) * p.H * p.W, Cg, p.H, p.W, p.pad_h, p.pad_w, Hp, Wp,
+                   xp + (n - n0) * img);
+        transpose_rows(grad_output + (n * p.C_out + g * Mg) * HoWo, Mg, HoWo, gyT + (n - n0) * HoWo * Mg);
+      }
+      const BwcChunk c{xp, img, gyT, Mg, n1 - n0, Ho, Wo, Wp};
+      for (int64_t k0 = 0; k0 < K; k0 += kBwcTaps) {
+        const int t = static_cast<int>(std::min<int64_t>(kBwcTaps, K - k0));
+        switch (MV) {
+          case 1: bwc_taps<1>(t, c, off + k0, gwT + k0 * Mg); break;
+          case 2: bwc_taps<2>(t, c, off + k0, gwT + k0 * Mg); break;
+          case 3: bwc_taps<3>(t, c, off + k0, gwT + k0 * Mg); break;
+          default: bwc_taps<4>(t, c, off + k0, gwT + k0 * Mg); break;
+        }
+      }
+      // gW^T [K][Mg] -> gW [Mg][K] for this group.
+      float* gwg = gw + g * Mg * K;
+      for (int64_t co = 0; co < Mg; ++co)
+        for (int64_t k = 0; k < K; ++k) gwg[co * K + k] = gwT[k * Mg + co];
+    }
+  }
+  sum_chunk_partials(grad_weight, partials, nchunks, wsize);
+  return true;
+}
+
 }  // namespace
 
 bool conv2d_forward_direct_avx512(const Conv2dParams& p, const float* input, const float* weight, const float* bias,
@@ -43,7 +206,8 @@ bool conv2d_backward_input_direct_avx512(const Conv2dParams& p, const float* gra
 }
 bool conv2d_backward_weight_direct_avx512(const Conv2dParams& p, const float* input, const float* grad_output,
                                           float* grad_weight) {
-  return direct_impl::backward_weight<Zmm>(p, input, grad_output, grad_weight);
+  return backward_weight_channel_lanes(p, input, grad_output, grad_weight) ||
+         direct_impl::backward_weight<Zmm>(p, input, grad_output, grad_weight);
 }
 
 #else  // built without AVX-512: never selected at run time
