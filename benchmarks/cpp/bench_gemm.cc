@@ -61,8 +61,8 @@ struct Operands {
 
 // GFLOP/s from the median time and from the 10th-percentile time ("fast": what the code does
 // when the core is not being shared; on a busy machine the median mostly measures the queue),
-// and per core from the median CPU time ("cpu": flops / CPU seconds of all threads, the rate of
-// a core while the code runs on it; immune to preemption).
+// and from the median CPU time ("cpu": flops / CPU seconds, the rate of a core while the code
+// runs on it; immune to preemption; meaningful for one thread).
 struct Rate {
   double median, fast, cpu;
 };
@@ -103,15 +103,15 @@ Rate gflops(const Shape& s, int threads) {
 template <typename T>
 void table(const char* title, const std::vector<Shape>& shapes, const double peak[2]) {
   std::printf("\n%s\n", title);
-  std::printf("%-22s %5s %5s %5s | %8s %6s %7s %6s | %8s %6s %7s %6s | %5s\n", "shape", "M", "N", "K", "1t GF/s",
-              "%peak", "(fast)", "cpu%", "2t GF/s", "%peak", "(fast)", "cpu%", "2t/1t");
+  std::printf("%-22s %5s %5s %5s | %8s %6s %7s %6s | %8s %6s %7s | %5s\n", "shape", "M", "N", "K", "1t GF/s", "%peak",
+              "(fast)", "cpu%", "2t GF/s", "%peak", "(fast)", "2t/1t");
   for (const Shape& s : shapes) {
     const Rate g1 = gflops<T>(s, 1), g2 = gflops<T>(s, 2);
-    // cpu%: the per-core rate while running, of the 1-thread (one core) peak.
-    std::printf("%-22s %5lld %5lld %5lld | %8.1f %5.0f%% %7.1f %5.0f%% | %8.1f %5.0f%% %7.1f %5.0f%% | %5.2f\n",
-                s.name, (long long)s.M, (long long)s.N, (long long)s.K, g1.median, 100 * g1.median / peak[0],
-                g1.fast, 100 * g1.cpu / peak[0], g2.median, 100 * g2.median / peak[1], g2.fast,
-                100 * g2.cpu / peak[0], g2.median / g1.median);
+    // cpu%: the 1-thread rate per CPU second, of the 1-thread peak. (Not for 2 threads: Linux
+    // updates the other thread's CPU time only at scheduler ticks, too coarse for one call.)
+    std::printf("%-22s %5lld %5lld %5lld | %8.1f %5.0f%% %7.1f %5.0f%% | %8.1f %5.0f%% %7.1f | %5.2f\n", s.name,
+                (long long)s.M, (long long)s.N, (long long)s.K, g1.median, 100 * g1.median / peak[0], g1.fast,
+                100 * g1.cpu / peak[0], g2.median, 100 * g2.median / peak[1], g2.fast, g2.median / g1.median);
     std::fflush(stdout);
   }
 }
@@ -175,8 +175,8 @@ int main(int argc, char** argv) {
   std::printf("GEMM path: %s\n", ember::cpu::isa_name());
   const Peaks best = measure_peaks(avx512);
   std::printf("GF/s from the median time of >= 9 runs; (fast): from the 10th percentile; %%peak: of the FMA peak "
-              "of the vector width the path uses;\ncpu%%: flops / median CPU seconds of all threads, of the 1-core "
-              "peak (a core's rate while the code runs on it, immune to preemption)\n");
+              "of the vector width the path uses;\ncpu%% (1 thread): flops / median CPU seconds, of the peak (the "
+              "core's rate while the code runs on it, immune to preemption)\n");
 
   const std::vector<Shape> sshapes = {
       {"square 256", 256, 256, 256, false, false},

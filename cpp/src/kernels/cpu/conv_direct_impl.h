@@ -113,6 +113,53 @@ void fwd_tile_mr(int mr, const float* src, const int64_t* off, int64_t K, const 
   }
 }
 
+// Row tiles (the input gradient of narrow planes): dst[r*ldd + v*ldr + j] = sum over the listed
+// taps k of wp[k*MR + r] * src[off[k] + v*Wp + j]: NV output rows of one vector each (row v of
+// the tile reads the source Wp further on), over only the taps in `taps`.
+template <class S, int MR, int NV>
+inline void row_tile(const float* src, int64_t Wp, const int64_t* off, const int32_t* taps, int64_t ntaps,
+                     const float* wp, float* dst, int64_t ldd, int64_t ldr) {
+  using V = typename S::V;
+  V acc[MR][NV];
+  EMBER_UNROLL for (int r = 0; r < MR; ++r)
+    EMBER_UNROLL for (int v = 0; v < NV; ++v) acc[r][v] = S::zero();
+  for (int64_t i = 0; i < ntaps; ++i) {
+    const int64_t k = taps[i];
+    const float* s = src + off[k];
+    V b[NV];
+    EMBER_UNROLL for (int v = 0; v < NV; ++v) b[v] = S::load(s + v * Wp);
+    const float* w = wp + k * MR;
+    EMBER_UNROLL for (int r = 0; r < MR; ++r) {
+      const V a = S::set1(w[r]);
+      EMBER_UNROLL for (int v = 0; v < NV; ++v) acc[r][v] = S::fma(a, b[v], acc[r][v]);
+    }
+  }
+  EMBER_UNROLL for (int r = 0; r < MR; ++r)
+    EMBER_UNROLL for (int v = 0; v < NV; ++v) S::store(dst + r * ldd + v * ldr, acc[r][v]);
+}
+
+template <class S, int MR, int NV>
+inline void row_tile_fit(const float* src, int64_t Wp, const int64_t* off, const int32_t* taps, int64_t ntaps,
+                         const float* wp, float* dst, int64_t ldd, int64_t ldr) {
+  if constexpr (MR * NV + NV + 1 <= S::kRegs && MR <= max_rows<S>())
+    row_tile<S, MR, NV>(src, Wp, off, taps, ntaps, wp, dst, ldd, ldr);
+}
+
+template <class S, int NV>
+void row_tile_mr(int mr, const float* src, int64_t Wp, const int64_t* off, const int32_t* taps, int64_t ntaps,
+                 const float* wp, float* dst, int64_t ldd, int64_t ldr) {
+  switch (mr) {
+    case 1: row_tile_fit<S, 1, NV>(src, Wp, off, taps, ntaps, wp, dst, ldd, ldr); break;
+    case 2: row_tile_fit<S, 2, NV>(src, Wp, off, taps, ntaps, wp, dst, ldd, ldr); break;
+    case 3: row_tile_fit<S, 3, NV>(src, Wp, off, taps, ntaps, wp, dst, ldd, ldr); break;
+    case 4: row_tile_fit<S, 4, NV>(src, Wp, off, taps, ntaps, wp, dst, ldd, ldr); break;
+    case 5: row_tile_fit<S, 5, NV>(src, Wp, off, taps, ntaps, wp, dst, ldd, ldr); break;
+    case 6: row_tile_fit<S, 6, NV>(src, Wp, off, taps, ntaps, wp, dst, ldd, ldr); break;
+    case 7: row_tile_fit<S, 7, NV>(src, Wp, off, taps, ntaps, wp, dst, ldd, ldr); break;
+    default: row_tile_fit<S, 8, NV>(src, Wp, off, taps, ntaps, wp, dst, ldd, ldr); break;
+  }
+}
+
 // Rows [0, M) split into blocks of at most max_rows, balanced (16 -> 6,5,5 on AVX2) so no block
 // is a thin leftover; block b covers rows [start(b), start(b+1)).
 struct RowBlocks {
@@ -283,7 +330,10 @@ bool backward_input(const Conv2dParams& p, const float* grad_output, const float
   const int64_t Hp = Ho + 2 * top, Wp = Wo + 2 * left;  // Hp - (kH-1)*dh == H
   // Roles swap: the source has Mg channels (grad_output), the result Cg (grad_input).
   const WideConv w = make_wide<S>(Mg, Hp, Wp, p.kH, p.kW, p.dilation_h, p.dilation_w, p.H, Cg);
-  const int64_t K = w.K(), Jr = w.Jround(), src_size = Mg * Hp * Wp + w.slack();
+  const bool rows = p.W <= S::W;  // row tiles, below
+  const int64_t R = w.NV, tiles = (p.H + R - 1) / R;
+  // Row tiles read up to R - 1 rows past the last real one (their results are dropped).
+  const int64_t K = w.K(), Jr = w.Jround(), src_size = Mg * Hp * Wp + w.slack() + (rows ? (R - 1) * Wp : 0);
   const int64_t taps = p.kH * p.kW;
 
   int64_t* off = scratch<int64_t>(kScratchPartials, static_cast<size_t>(K + p.groups * Cg * K));
@@ -303,7 +353,31 @@ bool backward_input(const Conv2dParams& p, const float* grad_output, const float
                 packed + (g * Cg + r0) * K);
     }
 
-  const int64_t per_thread = src_size + Cg * Jr;
+  // Planes no wider than a vector run on row tiles: one vector per output row (no positions of
+  // the wide grid spill into the next row) and, per tile of rows, only the taps whose kernel row
+  // lands on a real grad_output row for one of them. The padding of the full correlation is
+  // (k-1)*d - pad rows deep; for LeNet's 'valid' 5x5 layer that skips 2 of every 7 taps.
+  int32_t* tap_list = nullptr;
+  int64_t* tap_start = nullptr;
+  if (rows) {
+    tap_start = scratch<int64_t>(kScratchOffsets, static_cast<size_t>(tiles + 1 + (tiles * K + 1) / 2));
+    tap_list = reinterpret_cast<int32_t*>(tap_start + tiles + 1);
+    int64_t n = 0;
+    for (int64_t t = 0; t < tiles; ++t) {
+      tap_start[t] = n;
+      const int64_t h0 = t * R, h1 = std::min(p.H, h0 + R) - 1;
+      // Rows h of the tile read source rows h + kh*dh; real ones are [top, top + Ho).
+      const int64_t lo = std::max<int64_t>(0, (top - h1 + p.dilation_h - 1) / p.dilation_h);
+      const int64_t hi = std::min<int64_t>(p.kH - 1, (top + Ho - 1 - h0) / p.dilation_h);
+      for (int64_t co = 0; co < Mg; ++co)
+        for (int64_t kh = lo; kh <= hi; ++kh)
+          for (int64_t kw = 0; kw < p.kW; ++kw) tap_list[n++] = static_cast<int32_t>((co * p.kH + kh) * p.kW + kw);
+    }
+    tap_start[tiles] = n;
+  }
+  const int64_t plane = rows ? tiles * R * S::W : Jr;  // per output channel in `wide`
+
+  const int64_t per_thread = src_size + Cg * plane;
   const int nt = (cpu::worth_parallel(2 * p.N * p.C_in * p.H * p.W * K) && p.N > 1) ? cpu::max_threads() : 1;
   float* buf = zeroed_buffers(kScratchCols, per_thread, nt);
 #pragma omp parallel for num_threads(nt) schedule(dynamic, 1) if (nt > 1)
@@ -312,12 +386,41 @@ bool backward_input(const Conv2dParams& p, const float* grad_output, const float
     float* wide = src + src_size;
     for (int64_t g = 0; g < p.groups; ++g) {
       pad_planes(grad_output + (n * p.C_out + g * Mg) * Ho * Wo, Mg, Ho, Wo, top, left, Hp, Wp, src);
-      run_wide<S>(w, src, off, packed + g * Cg * K, wide, Jr);
+      const float* pk = packed + g * Cg * K;
+      if (rows) {
+        for (int64_t t = 0; t < tiles; ++t)
+          for (int64_t b = 0; b < rb.count; ++b) {
+            const int64_t r0 = rb.start(b), mr = rb.start(b + 1) - r0;
+            const int32_t* tl = tap_list + tap_start[t];
+            const int64_t ntl = tap_start[t + 1] - tap_start[t];
+            const float* s0 = src + t * R * Wp;
+            float* d = wide + r0 * plane + t * R * S::W;
+            const int m = static_cast<int>(mr);
+            if constexpr (S::kRegs >= 32) {
+              switch (R) {
+                case 3: row_tile_mr<S, 3>(m, s0, Wp, off, tl, ntl, pk + r0 * K, d, plane, S::W); break;
+                case 4: row_tile_mr<S, 4>(m, s0, Wp, off, tl, ntl, pk + r0 * K, d, plane, S::W); break;
+                case 6: row_tile_mr<S, 6>(m, s0, Wp, off, tl, ntl, pk + r0 * K, d, plane, S::W); break;
+                default: row_tile_mr<S, 8>(m, s0, Wp, off, tl, ntl, pk + r0 * K, d, plane, S::W); break;
+              }
+            } else {
+              switch (R) {
+                case 2: row_tile_mr<S, 2>(m, s0, Wp, off, tl, ntl, pk + r0 * K, d, plane, S::W); break;
+                case 3: row_tile_mr<S, 3>(m, s0, Wp, off, tl, ntl, pk + r0 * K, d, plane, S::W); break;
+                case 4: row_tile_mr<S, 4>(m, s0, Wp, off, tl, ntl, pk + r0 * K, d, plane, S::W); break;
+                default: row_tile_mr<S, 6>(m, s0, Wp, off, tl, ntl, pk + r0 * K, d, plane, S::W); break;
+              }
+            }
+          }
+      } else {
+        run_wide<S>(w, src, off, pk, wide, Jr);
+      }
+      const int64_t ld = rows ? S::W : Wp;  // row stride of `wide`
       for (int64_t c = 0; c < Cg; ++c) {
         float* gx = grad_input + (n * p.C_in + g * Cg + c) * p.H * p.W;
-        const float* s = wide + c * Jr;
+        const float* s = wide + c * plane;
         for (int64_t h = 0; h < p.H; ++h)
-          for (int64_t x = 0; x < p.W; ++x) gx[h * p.W + x] = s[h * Wp + x];
+          for (int64_t x = 0; x < p.W; ++x) gx[h * p.W + x] = s[h * ld + x];
       }
     }
   }
