@@ -11,11 +11,13 @@
 // broadcast weight and NV vector loads per tap. No im2col, no packing of B, one copy of the input.
 //
 // Backward input (stride 1) is the same forward pass run on grad_output padded by
-// (k-1)*d - pad, with the weights transposed over channels and flipped in space.
+// (k-1)*d - pad, with the weights transposed over channels and flipped in space; planes no wider
+// than a vector use row tiles instead of the wide grid, skipping taps that only see padding.
 //
 // Backward weight: gW[co][k] = sum over images and pixels of gy[co][pixel] * xp[off[k] + pixel].
 // MR output channels x T taps of vector accumulators run over every pixel row of every image of
-// a chunk (masked loads for the row tail), then one horizontal sum per (co, k). Image chunks are
+// a chunk (masked loads for the row tail), then one horizontal sum per (co, k); the AVX-512 unit
+// has a variant with output channels in the lanes instead (conv_direct_avx512.cc). Image chunks are
 // fixed by the shape and summed in chunk order, like the GEMM path, so the bits do not depend
 // on the thread count.
 //
