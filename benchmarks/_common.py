@@ -16,20 +16,20 @@ import time
 
 
 def _default_wait_policy():
-    """On a busy machine spinning OpenMP workers stall everyone's 2-thread runs; sleep instead.
+    """OpenMP workers that spin while waiting wreck 2-thread timings on a shared machine.
 
+    When another process holds one of the two cores, both workers of a 2-thread run land on the
+    other core and the waiting one spins away half of it (measured: 2-thread conv at 0.3-0.4x of
+    1 thread), or a preempted worker stalls every barrier for a scheduler slice. Sleeping workers
+    (PASSIVE) cost a few microseconds per parallel region instead, negligible at these sizes.
     Must run before ember or torch load libgomp (it reads the variable once), which is why every
-    benchmark imports this module first. Leaves an explicit OMP_WAIT_POLICY alone. ember and torch
-    share one libgomp in a process, so both get the same policy.
+    benchmark imports this module first; an explicit OMP_WAIT_POLICY is left alone. ember and
+    torch share one libgomp in a process, so both get the same policy.
     """
-    try:
-        busy = os.getloadavg()[0] > (os.cpu_count() or 1)
-    except OSError:
-        busy = False
-    if busy and "OMP_WAIT_POLICY" not in os.environ:
+    if "OMP_WAIT_POLICY" not in os.environ:
         os.environ["OMP_WAIT_POLICY"] = "PASSIVE"
-        return "PASSIVE (set by the benchmark: load average above the core count)"
-    return os.environ.get("OMP_WAIT_POLICY", "(unset)")
+        return "PASSIVE (the benchmarks' default; set OMP_WAIT_POLICY to override)"
+    return os.environ["OMP_WAIT_POLICY"]
 
 
 WAIT_POLICY = _default_wait_policy()
