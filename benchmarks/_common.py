@@ -16,20 +16,26 @@ import time
 
 
 def _default_wait_policy():
-    """OpenMP workers that spin while waiting wreck 2-thread timings on a shared machine.
+    """Choose how idle OpenMP workers wait, before ember or torch load libgomp (read once).
 
-    When another process holds one of the two cores, both workers of a 2-thread run land on the
-    other core and the waiting one spins away half of it (measured: 2-thread conv at 0.3-0.4x of
-    1 thread), or a preempted worker stalls every barrier for a scheduler slice. Sleeping workers
-    (PASSIVE) cost a few microseconds per parallel region instead, negligible at these sizes.
-    Must run before ember or torch load libgomp (it reads the variable once), which is why every
-    benchmark imports this module first; an explicit OMP_WAIT_POLICY is left alone. ember and
-    torch share one libgomp in a process, so both get the same policy.
+    Spinning workers (libgomp's default) fork and join in ~0.5 us, but on a busy shared machine a
+    spinning worker that shares a core with the one doing the work, or that was preempted, stalls
+    a 2-thread run for a scheduler slice (measured: 2-thread conv at 0.3-0.4x of 1 thread). Sleeping
+    workers (PASSIVE) avoid that, but waking one on this VM takes 40-80 us (a GEMM of 4M
+    multiply-adds ran at 0.1x). So: PASSIVE only when the load average exceeds the core count.
+    An explicit OMP_WAIT_POLICY is left alone. Every benchmark imports this module first; ember
+    and torch share one libgomp in a process, so both get the same policy.
     """
-    if "OMP_WAIT_POLICY" not in os.environ:
+    if "OMP_WAIT_POLICY" in os.environ:
+        return os.environ["OMP_WAIT_POLICY"]
+    try:
+        busy = os.getloadavg()[0] > (os.cpu_count() or 1)
+    except OSError:
+        busy = False
+    if busy:
         os.environ["OMP_WAIT_POLICY"] = "PASSIVE"
-        return "PASSIVE (the benchmarks' default; set OMP_WAIT_POLICY to override)"
-    return os.environ["OMP_WAIT_POLICY"]
+        return "PASSIVE (set by the benchmark: load average above the core count)"
+    return "(unset: libgomp spins, then sleeps)"
 
 
 WAIT_POLICY = _default_wait_policy()

@@ -17,6 +17,7 @@
 #endif
 
 #include "kernels/cpu/conv.h"
+#include "kernels/cpu/gemm/gemm.h"
 #include "kernels/cpu/cpu_features.h"
 
 using ember::kernels::Conv2dParams;
@@ -222,6 +223,9 @@ void check_helpers() {
 
 int main() {
   std::mt19937 rng(12345);
+  // Let small GEMMs use the thread team too, so the one-image cases (images run one after
+  // another, the GEMM threads itself) exercise the threaded GEMM paths.
+  ember::kernels::gemm_set_thread_work(16 * 1024);
   check_helpers();
 
   std::vector<Conv2dParams> fixed = {

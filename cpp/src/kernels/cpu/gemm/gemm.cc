@@ -8,6 +8,8 @@
 // entering OpenMP, packing won from 8x8x8 up (bench_gemm, "small products").
 #include "kernels/cpu/gemm/gemm.h"
 
+#include <atomic>
+
 #include "kernels/cpu/cpu_features.h"
 #include "kernels/cpu/gemm/gemm_impl.h"
 #include "kernels/cpu/parallel.h"
@@ -17,13 +19,21 @@ namespace {
 
 using gemm_impl::Args;
 
-// Below this many multiply-adds one thread finishes before a second one pays for its wake-up and
-// the barriers (measured on 2 cores with the AVX2 kernels: 64x128x64 = 0.5M no gain, 96^3 = 0.9M
-// 1.3-1.45x faster). The AVX-512 kernels do the same work in half the time, so they need twice
-// as much before a second thread pays.
-constexpr int64_t kThreadWork = 768 * 1024;
+// Below this many multiply-adds a product stays on one thread. On an idle machine a spinning
+// second thread already pays from ~0.9M (96^3 ran 1.3-1.45x faster on 2 cores with the AVX2
+// kernels). But on a shared one its wake-up can take a scheduler slice: with OMP_WAIT_POLICY=
+// passive and the other core busy, 2 threads ran the 64x128x256 MLP product at 0.1x the speed
+// of one. So the second thread is woken only for work that dwarfs that (~35 us on one thread);
+// the AVX-512 kernels do the same work in half the time, so they need twice as much.
+constexpr int64_t kThreadWork = 4 << 20;
 
-int64_t thread_work(GemmIsa isa) { return isa == GemmIsa::avx512 ? 2 * kThreadWork : kThreadWork; }
+std::atomic<int64_t> g_thread_work_override{0};  // gemm_set_thread_work (tests)
+
+int64_t thread_work(GemmIsa isa) {
+  const int64_t forced = g_thread_work_override.load(std::memory_order_relaxed);
+  if (forced > 0) return forced;
+  return isa == GemmIsa::avx512 ? 2 * kThreadWork : kThreadWork;
+}
 
 template <typename T>
 void scale_c(const Args<T>& p) {
@@ -110,6 +120,8 @@ void gemm_batched(int64_t batch, int64_t M, int64_t N, int64_t K, float alpha, c
 }
 
 GemmIsa gemm_isa() { return current_isa(); }
+
+void gemm_set_thread_work(int64_t multiply_adds) { g_thread_work_override.store(multiply_adds > 0 ? multiply_adds : 0); }
 
 int64_t gemm_packed_a_size(GemmIsa isa, int64_t M, int64_t K) {
   switch (isa) {

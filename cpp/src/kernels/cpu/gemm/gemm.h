@@ -50,6 +50,10 @@ void gemm_pack_a(GemmIsa isa, int64_t M, int64_t K, const double* A, int64_t rsa
 void gemm_ex(GemmIsa isa, const gemm_impl::Args<float>& args, bool allow_threads);
 void gemm_ex(GemmIsa isa, const gemm_impl::Args<double>& args, bool allow_threads);
 
+// For tests: products of at least this many multiply-adds use the thread team (0 restores the
+// built-in threshold, which keeps small products on one thread; see gemm.cc).
+void gemm_set_thread_work(int64_t multiply_adds);
+
 // Naive triple loop with the same contract, the reference the tests compare against.
 void gemm_reference(int64_t M, int64_t N, int64_t K, double alpha, const double* A, int64_t rsa,
                     int64_t csa, const double* B, int64_t rsb, int64_t csb, double beta, double* C,
