@@ -44,8 +44,9 @@ class Linear(Module):
         self.out_features = _positive("out_features", out_features)
         dt = dtype or _C.dtype.float32
         self.weight = Parameter(_C.empty((out_features, in_features), dt))
-        self.bias = Parameter(_C.empty((out_features,), dt)) if bias else None
-        if not bias:
+        if bias:
+            self.bias = Parameter(_C.empty((out_features,), dt))
+        else:
             self.register_parameter("bias", None)
         self.reset_parameters()
 
