@@ -22,6 +22,7 @@
 #include "ember/ember.h"
 
 using namespace ember;
+using functional::Reduction;
 
 namespace {
 
@@ -509,6 +510,42 @@ void test_training() {
   check(!lin.weight.requires_grad() && lin.num_parameters(true) == 0, "requires_grad_(false) freezes");
 }
 
+void test_losses() {
+  manual_seed(31);
+  Tensor x = randn({6, 4}), t = randn({6, 4});
+  const int64_t cls[] = {0, 3, 1, 1, 2, 0};
+  Tensor y = from_data(cls, {6}, DType::Int64);
+  check(same(nn::MSELoss()(x, t), functional::mse_loss(x, t)), "MSELoss");
+  check(same(nn::L1Loss(Reduction::Sum)(x, t), functional::l1_loss(x, t, Reduction::Sum)), "L1Loss sum");
+  check(same(nn::SmoothL1Loss(Reduction::None, 0.5)(x, t), functional::smooth_l1_loss(x, t, Reduction::None, 0.5)),
+        "SmoothL1Loss");
+  check(same(nn::HuberLoss(Reduction::Mean, 2.0)(x, t), functional::huber_loss(x, t, Reduction::Mean, 2.0)),
+        "HuberLoss");
+  Tensor prob = sigmoid(x), target01 = rand({6, 4});
+  check(same(nn::BCELoss()(prob, target01), functional::binary_cross_entropy(prob, target01)), "BCELoss");
+  Tensor pw = add(rand({4}), 0.5);
+  check(same(nn::BCEWithLogitsLoss(Tensor(), Reduction::Mean, pw)(x, target01),
+             functional::binary_cross_entropy_with_logits(x, target01, Tensor(), Reduction::Mean, pw)),
+        "BCEWithLogitsLoss with pos_weight");
+  Tensor w = add(rand({4}), 0.1);
+  nn::CrossEntropyLoss ce(nn::CrossEntropyLossOptions().weight(w).label_smoothing(0.1).ignore_index(2));
+  check(same(ce(x, y), functional::cross_entropy(x, y, w, 2, Reduction::Mean, 0.1)), "CrossEntropyLoss options");
+  check(joined(names(ce.state_dict())) == "weight", "loss weight is a buffer in state_dict");
+  check(nn::CrossEntropyLoss().state_dict().empty(), "no weight, no buffer");
+  check(same(nn::NLLLoss()(functional::log_softmax(x, 1), y), functional::nll_loss(functional::log_softmax(x, 1), y)),
+        "NLLLoss");
+  Tensor pm = sub(mul(compare(t, zeros({}), CompareOp::Gt).to(DType::Float32), 2.0), ones({}));
+  check(same(nn::HingeEmbeddingLoss(0.5)(x, pm), functional::hinge_embedding_loss(x, pm, 0.5)), "HingeEmbeddingLoss");
+  check(same(nn::MultiMarginLoss(2, 0.7)(x, y), functional::multi_margin_loss(x, y, 2, 0.7)), "MultiMarginLoss");
+  Tensor lp = functional::log_softmax(x, 1), q = functional::softmax(t, 1);
+  check(same(nn::KLDivLoss(Reduction::BatchMean)(lp, q), functional::kl_div(lp, q, Reduction::BatchMean)),
+        "KLDivLoss");
+  nn::MSELoss mse;
+  expect_throw<NotImplementedError>("a loss has no one-tensor forward", [&] { mse.forward(x); });
+  expect_throw<ValueError>("MultiMarginLoss p", [] { nn::MultiMarginLoss(3); });
+  check(nn::L1Loss(Reduction::Sum).repr() == "L1Loss(reduction=sum)", "loss repr");
+}
+
 // The layers tests/test_cpp.py rebuilds in Python after ember.manual_seed(1234), in this order.
 int save_init(const std::string& path) {
   manual_seed(1234);
@@ -539,6 +576,7 @@ int main(int argc, char** argv) {
     test_state_dict();
     test_modes();
     test_training();
+    test_losses();
   } catch (const std::exception& e) {
     ++g_failed;
     std::printf("FAIL uncaught exception: %s\n", e.what());

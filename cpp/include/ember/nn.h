@@ -7,5 +7,6 @@
 #include "ember/nn/containers.h"
 #include "ember/nn/init.h"
 #include "ember/nn/layers.h"
+#include "ember/nn/loss.h"
 #include "ember/nn/module.h"
 #include "ember/nn/options.h"
