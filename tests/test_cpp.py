@@ -154,7 +154,8 @@ def _cpp_test_programs():
 @pytest.mark.parametrize("name", _cpp_test_programs())
 @pytest.mark.parametrize("cpu", ["native", "generic"])
 def test_cpp_program(cpp_build, name, cpu):
-    """Each kernel test program, on the AVX2 path and with the generic fallback forced."""
+    """Each kernel test program on the CPU's best path (the gemm and conv programs also switch to
+    every narrower one: AVX-512 -> AVX2 -> generic) and with the generic fallback forced."""
     env = _env()
     if cpu == "generic":
         env["EMBER_CPU"] = "generic"
