@@ -144,7 +144,7 @@ def test_linear_matches_matmul_and_grad_fn(rng):
 
 
 # --- batch_norm --------------------------------------------------------------------------------
-BN_SHAPES = [(8, 3), (5, 4, 7), (4, 3, 5, 6), (2, 1, 3, 3), (16, 2, 1)]
+BN_SHAPES = [(8, 3), (5, 4, 7), (4, 3, 5, 6), (2, 1, 3, 3), (16, 2, 1), (10, 130)]
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -227,16 +227,18 @@ def test_batch_norm_errors():
         F.batch_norm(x, None, None, training=True, eps=-1.0)
 
 
-def test_batch_norm_same_bits_for_any_thread_count(rng):
-    x = leaf(rng.standard_normal((32, 16, 12, 12)).astype(np.float32))
-    w, b = leaf(np.ones(16, np.float32)), leaf(np.zeros(16, np.float32))
-    g = ember.tensor(rng.standard_normal((32, 16, 12, 12)).astype(np.float32))
+@pytest.mark.parametrize("shape", [(32, 16, 12, 12), (512, 200)])
+def test_batch_norm_same_bits_for_any_thread_count(shape, rng):
+    x = leaf(rng.standard_normal(shape).astype(np.float32))
+    c = shape[1]
+    w, b = leaf(np.ones(c, np.float32)), leaf(np.zeros(c, np.float32))
+    g = ember.tensor(rng.standard_normal(shape).astype(np.float32))
     results, prev = [], ember.get_num_threads()
     try:
         for nt in (1, 2, 4):
             ember.set_num_threads(nt)
             x.grad = w.grad = b.grad = None
-            rm, rv = ember.zeros(16), ember.ones(16)
+            rm, rv = ember.zeros(c), ember.ones(c)
             y = F.batch_norm(x, rm, rv, w, b, True)
             y.backward(g)
             results.append([np_of(t).copy() for t in (y, x.grad, w.grad, b.grad, rm, rv)])

@@ -31,6 +31,7 @@ PYBIND11_MODULE(_C, m) {
   ember::py_bind::bind_convolution(m);
   ember::py_bind::bind_graph(m);
   ember::py_bind::bind_recurrent(m);
+  ember::py_bind::bind_attention(m);
   ember::py_bind::bind_optim(m);
   ember::py_bind::bind_normalization(m);
   ember::py_bind::bind_activation(m);

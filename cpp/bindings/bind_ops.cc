@@ -56,7 +56,8 @@ void bind_ops(py::module_& m) {
       .def("get_rng_state", []() { return default_generator().state(); })
       .def("set_rng_state", [](const std::array<uint64_t, 6>& s) { default_generator().set_state(s); })
       .def("set_num_threads", &set_num_threads)
-      .def("get_num_threads", &get_num_threads);
+      .def("get_num_threads", &get_num_threads)
+      .def("_cpu_isa", &cpu_isa);
 
   // --- elementwise and reductions: module functions and Tensor methods ------------------------------
   auto D = [&](const char* name, auto f, auto... args) { def_both(m, cls, name, f, args...); };

@@ -139,7 +139,10 @@ void bind_optim(py::module_& m) {
       py::arg("momentum"), py::arg("centered"), py::arg("maximize"));
 
   // ---- clipping and penalties ----
-  o.def("total_norm", &O::total_norm, py::arg("tensors"), py::arg("norm_type") = 2.0)
+  o.def("total_norm", &O::total_norm, py::arg("tensors"), py::arg("norm_type") = 2.0,
+        py::arg("error_if_nonfinite") = false)
+      .def("clip_grads_with_norm_", &O::clip_grads_with_norm_, py::arg("grads"), py::arg("max_norm"),
+           py::arg("total_norm"))
       .def("clip_grad_norm_", &O::clip_grad_norm_, py::arg("grads"), py::arg("max_norm"), py::arg("norm_type") = 2.0,
            py::arg("error_if_nonfinite") = false)
       .def("clip_grad_value_", &O::clip_grad_value_, py::arg("grads"), py::arg("clip_value"))

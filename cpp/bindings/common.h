@@ -44,6 +44,7 @@ void bind_io(py::module_& m);
 void bind_convolution(py::module_& m);
 void bind_graph(py::module_& m);
 void bind_recurrent(py::module_& m);
+void bind_attention(py::module_& m);
 void bind_optim(py::module_& m);
 void bind_normalization(py::module_& m);
 void bind_activation(py::module_& m);

@@ -37,7 +37,7 @@ long = int64
 
 __version__ = "0.1.0"
 
-_LAZY_SUBMODULES = {"nn", "optim", "data", "datasets", "models", "train", "io", "onnx", "cli", "utils"}
+_LAZY_SUBMODULES = {"nn", "optim", "data", "datasets", "models", "train", "io", "onnx", "cli", "utils", "metrics"}
 
 
 def __getattr__(name):

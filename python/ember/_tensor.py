@@ -9,6 +9,7 @@ from . import _C
 from ._C import Tensor, dtype
 
 _DEFAULT = dtype.float32
+_FLOAT64 = dtype.float64
 _np = None
 
 
@@ -45,8 +46,9 @@ def _normalize_array(arr, from_python):
                     "supported are floating point, integer and bool data")
 
 
-def _as_tensor(obj):
-    """Array-like (list, tuple, scalar, numpy array) -> a new tensor (copy)."""
+def _as_tensor(obj, keep_double=False):
+    """Array-like (list, tuple, scalar, numpy array) -> a new tensor (copy). Python floats become
+    float32 unless keep_double (float64 was asked for: no detour through float32 rounding)."""
     np = _numpy()
     if isinstance(obj, Tensor):
         return obj
@@ -58,7 +60,7 @@ def _as_tensor(obj):
     if arr.dtype == object:
         raise TypeError(f"could not convert data of type {type(obj).__name__} to a tensor "
                         "(nested sequences must be rectangular and hold numbers)")
-    arr = _normalize_array(arr, from_python)
+    arr = _normalize_array(arr, from_python and not keep_double)
     # not np.ascontiguousarray: it turns a 0-d array into shape (1,)
     if not arr.flags["C_CONTIGUOUS"]:
         arr = arr.copy(order="C")
@@ -75,7 +77,7 @@ def tensor(data, dtype=None, device=None, requires_grad=False):
     if isinstance(data, Tensor):
         t = data.detach().clone()
     else:
-        t = _as_tensor(data)
+        t = _as_tensor(data, keep_double=dtype == _FLOAT64)
     if dtype is not None and t.dtype != dtype:
         t = t.to(dtype)
     if requires_grad:

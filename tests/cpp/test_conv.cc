@@ -1,7 +1,7 @@
 // Checks the conv2d kernels (kernels/cpu/conv.h) against naive direct loops in double:
 // forward, input, weight and bias gradients, float32 and float64, over fixed shapes (LeNet, the
 // benchmark shapes, depthwise, 1x1, 1-D, non-square, strided, dilated, grouped) and randomized
-// awkward ones, on the AVX2 and the generic code paths; and 1 vs 2 vs 3 threads bitwise identical.
+// awkward ones, on the AVX-512 (where the CPU has it), AVX2 and generic code paths; and 1 vs 2 vs 3 threads bitwise identical.
 // Prints "conv: N passed, M failed" and exits non-zero on any failure.
 #include <algorithm>
 #include <cmath>
@@ -162,9 +162,11 @@ void check_case(const Conv2dParams& p, std::mt19937& rng, bool threads_too) {
   const double tol = (sizeof(T) == 4 ? 2e-6 : 1e-14) * std::sqrt(double(red) + 1.0) * 4;
   const std::string name = describe(p) + (sizeof(T) == 4 ? " f32" : " f64") + (with_bias ? "" : " nobias");
 
-  for (int path = 0; path < 2; ++path) {
-    ember::cpu::set_allow_avx2(path == 0);
-    const std::string pname = name + (path == 0 ? " [avx2]" : " [generic]");
+  const bool has_avx512 = ember::cpu::use_avx512();
+  for (int path = has_avx512 ? -1 : 0; path < 2; ++path) {
+    ember::cpu::set_allow_avx2(path <= 0);
+    ember::cpu::set_allow_avx512(path < 0);
+    const std::string pname = name + (path < 0 ? " [avx512]" : (path == 0 ? " [avx2]" : " [generic]"));
     set_threads(2);
     const Result<T> r2 = run(p, xt, wt, bt, gyt, with_bias);
     const double e_y = rel_err(r2.y, ref.y), e_gx = rel_err(r2.gx, ref.gx), e_gw = rel_err(r2.gw, ref.gw),
@@ -183,6 +185,7 @@ void check_case(const Conv2dParams& p, std::mt19937& rng, bool threads_too) {
     }
   }
   ember::cpu::set_allow_avx2(true);
+  ember::cpu::set_allow_avx512(true);
   set_threads(2);
 }
 
@@ -243,6 +246,15 @@ int main() {
       ember::kernels::conv1d_params(3, 4, 50, 6, 5, 1, 2),        // 1-D
       ember::kernels::conv1d_params(2, 6, 31, 6, 3, 2, 1, 2, 3),  // 1-D strided dilated grouped
       make(64, 1, 28, 28, 6, 5, 5, 1, 1, 2, 2),         // full LeNet batch (direct paths, chunks)
+      // Implicit-GEMM paths: output rows that split the B panels, K over several K blocks, more
+      // rows than one row block (the packed weights on the tall path), strided, 1x1.
+      make(3, 20, 13, 11, 40, 3, 3, 1, 1, 1, 1),
+      make(2, 70, 8, 8, 16, 3, 3, 1, 1, 1, 1),
+      make(1, 8, 6, 7, 200, 3, 3, 1, 1, 1, 1),
+      make(1, 200, 6, 5, 8, 3, 3, 1, 1, 1, 1),
+      make(2, 24, 15, 15, 33, 3, 3, 2, 2, 1, 1),
+      make(2, 40, 9, 9, 24, 3, 3, 1, 1, 2, 2, 2, 2),
+      make(2, 48, 10, 10, 40, 1, 1),
   };
   for (const auto& p : fixed) {
     check_case<float>(p, rng, true);

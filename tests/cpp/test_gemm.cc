@@ -1,7 +1,7 @@
 // Tests for kernels::gemm / gemm_batched against gemm_reference (double, naive loops).
 //
-// Every case runs on both back ends (AVX2 when the CPU has it, and the generic one via
-// cpu::set_allow_avx2(false)) and with 1, 2 and 3 OpenMP threads; the thread counts must agree
+// Every case runs on every back end (AVX-512 and AVX2 when the CPU has them, and the generic
+// one via cpu::set_allow_avx2(false)) and with 1, 2 and 3 OpenMP threads; the thread counts must agree
 // bit for bit. Shapes mix awkward sizes (1, 7, 17, 63, 65, 129, 257, 1000 ...) so every edge of
 // the MR/NR tiles and MC/KC/NC blocks is hit; operands come in every layout: row-major, transposed,
 // padded leading dimension, column-strided views and general strides. Elements of C that are not
@@ -173,14 +173,17 @@ void run_case(const Case& cs, std::mt19937& gen, const char* path) {
   set_threads(g_default_threads);
 }
 
-// AVX2 (when the CPU has it and EMBER_CPU=generic is not set) and the generic back end.
+// Every back end the CPU has: AVX-512, AVX2 (unless EMBER_CPU caps them) and the generic one.
 template <typename T>
 void run_on_both_paths(const Case& cs, std::mt19937& gen) {
-  const bool avx2 = ember::cpu::use_avx2();
+  const bool avx2 = ember::cpu::use_avx2(), avx512 = ember::cpu::use_avx512();
+  if (avx512) run_case<T>(cs, gen, "avx512");
+  ember::cpu::set_allow_avx512(false);
   if (avx2) run_case<T>(cs, gen, "avx2");
   ember::cpu::set_allow_avx2(false);
   run_case<T>(cs, gen, "generic");
   ember::cpu::set_allow_avx2(avx2);
+  ember::cpu::set_allow_avx512(avx512);
 }
 
 const Layout kLayouts[] = {Layout::RowMajor, Layout::ColMajor,   Layout::RowPadded,
@@ -303,8 +306,7 @@ int main() {
   g_default_threads = omp_get_max_threads();
 #endif
   std::mt19937 gen(1234);
-  std::printf("gemm: AVX2 path %s\n",
-              ember::cpu::use_avx2() ? "on (testing AVX2 and generic)" : "off: no AVX2/FMA or EMBER_CPU=generic (testing generic)");
+  std::printf("gemm: best path %s (testing it and every narrower one)\n", ember::cpu::isa_name());
   run_all<float>(gen);
   run_all<double>(gen);
   std::printf("gemm: %d passed, %d failed\n", g_passed, g_failed);

@@ -17,6 +17,7 @@
 #include <omp.h>
 #endif
 
+#include "kernels/cpu/cpu_features.h"
 #include "kernels/cpu/pool.h"
 
 using ember::kernels::Pool2dParams;
@@ -322,6 +323,10 @@ int main() {
       make(1, 3, 1, 17, 1, 3, 1, 2, 0, 1),     // 1-D
       make(2, 2, 11, 13, 3, 2, 3, 1, 1, 0, true),
       make(64, 32, 32, 32, 2, 2, 2, 2),        // the benchmark shape (parallel path)
+      make(2, 3, 6, 34, 2, 2, 2, 2),           // 2x2, 8 vector columns + a tail of 9
+      make(1, 2, 5, 35, 2, 2, 2, 2),           // 2x2, odd H and W, tail of 1
+      make(2, 1, 4, 16, 2, 2, 2, 2),           // 2x2, exactly one vector per row
+      make(1, 1, 10, 10, 2, 2, 2, 2),          // 2x2 with only a tail (LeNet's second pool)
   };
   for (const auto& p : fixed) {
     check_max<float>(p, rng);
@@ -336,6 +341,11 @@ int main() {
       }
     }
   }
+  // The 2x2 loops again on the portable path (the AVX2 one runs above where the CPU has it).
+  ember::cpu::set_allow_avx2(false);
+  for (const auto& p : fixed)
+    if (p.kH == 2 && p.stride_h == 2 && p.pad_h == 0) check_max<float>(p, rng);
+  ember::cpu::set_allow_avx2(true);
   {
     Pool2dParams p = make(2, 3, 11, 10, 3, 2, 2, 1, 1, 1);  // dilated max pool
     p.dilation_h = 2, p.dilation_w = 3;

@@ -2,6 +2,7 @@
 #pragma once
 
 #include "ember/activation.h"
+#include "ember/attention.h"
 #include "ember/autograd.h"
 #include "ember/convolution.h"
 #include "ember/dtype.h"

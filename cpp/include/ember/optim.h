@@ -249,12 +249,17 @@ class RMSprop : public OptimizerWith<RMSpropOptions> {
 // The norm of all tensors together, as if concatenated: p-norm for p > 0, max |x| for +inf,
 // min |x| for -inf, the count of non-zeros for 0. A scalar of the tensors' (promoted) dtype;
 // float32 for an empty list. Accumulates in double over fixed chunks: same bits whatever the
-// thread count. No autograd.
-Tensor total_norm(const std::vector<Tensor>& tensors, double norm_type = 2.0);
+// thread count. No autograd. A non-finite norm raises Error (RuntimeError, torch's message) when
+// error_if_nonfinite.
+Tensor total_norm(const std::vector<Tensor>& tensors, double norm_type = 2.0, bool error_if_nonfinite = false);
+
+// Multiplies the gradients in place by max_norm / (total_norm + 1e-6) when that is below 1 (in
+// total_norm's dtype, then rounded to each gradient's, as torch).
+void clip_grads_with_norm_(const std::vector<Tensor>& grads, double max_norm, const Tensor& total_norm);
 
 // Scales the gradients in place so that their total norm is at most max_norm (by
 // max_norm / (norm + 1e-6) when larger), as torch.nn.utils.clip_grad_norm_; returns the total
-// norm before clipping. A non-finite norm raises Error (RuntimeError) when error_if_nonfinite.
+// norm before clipping: total_norm + clip_grads_with_norm_.
 // Takes the gradients themselves (the Python wrapper collects p.grad).
 Tensor clip_grad_norm_(const std::vector<Tensor>& grads, double max_norm, double norm_type = 2.0,
                        bool error_if_nonfinite = false);

@@ -2,8 +2,6 @@
 // Each validates shapes, dtypes and every class index up front (IndexError naming the bad
 // target), runs one kernel from kernels/cpu/loss.h, sums per-row losses in a fixed order and
 // records a single backward node.
-#include <numeric>
-
 #include "ember/loss.h"
 #include "kernels/cpu/loss.h"
 #include "ops/loss_common.h"
@@ -21,8 +19,8 @@ namespace {
 Tensor class_weight(const Tensor& weight, int64_t C, DType dt, const char* op) {
   if (!weight.defined()) return Tensor();
   check_float_tensor(weight, op, "weight");
-  EMBER_CHECK(weight.dim() == 1 && weight.numel() == C, ValueError, op, ": weight tensor should be defined either for all ",
-              C, " classes or no classes but got weight tensor of shape: ", weight.shape());
+  EMBER_CHECK(weight.dim() == 1 && weight.numel() == C, ValueError, op,
+              ": weight tensor should be defined either for all ", C, " classes or no classes but got weight tensor of shape: ", weight.shape());
   check_no_grad(weight, op, "weight");
   return ops::as_dtype(weight, dt).contiguous();
 }
@@ -131,13 +129,13 @@ Tensor cross_entropy(const Tensor& input, const Tensor& target, const Tensor& we
     EMBER_CHECK(is_floating(target.dtype()), TypeError, op, ": Expected floating point type for target with class "
                 "probabilities, got ", dtype_name(target.dtype()));
     EMBER_CHECK(ignore_index < 0, ValueError, op, ": ignore_index is not supported for floating point target");
-    tg = to_rows(ops::as_dtype(target, dt), cdim);
+    tg = to_rows(ops::as_dtype(target.detach(), dt), cdim);
   } else {
     check_index_target(input, target, cdim, op);
     tg = target.contiguous();
     check_target_range(tg, C, true, ignore_index, op);
   }
-  const Tensor x = to_rows(input, cdim);
+  const Tensor x = to_rows(input.detach(), cdim);  // data only: no view nodes
   const int64_t N = x.size(0);
   const bool need_grad = autograd::any_requires_grad({&input, &target});
   Tensor loss = empty({N}, dt), rw = empty({N}, dt), e, inv_s;
@@ -164,6 +162,7 @@ Tensor cross_entropy(const Tensor& input, const Tensor& target, const Tensor& we
   if (!need_grad) return out;
   const SavedTensor sx(x), stg(tg);
   const Shape in_shape = input.shape();
+  const DType target_dtype = target.dtype();
   ops::record("CrossEntropyLossBackward", {&input, &target}, {&out}, [=](const Node& n, TensorList& g) {
     const Tensor xs = sx.unpack(&n), t = stg.unpack(&n);
     TensorList grads(2);
@@ -185,7 +184,7 @@ Tensor cross_entropy(const Tensor& input, const Tensor& target, const Tensor& we
       if (probs && n.next_edges[1].valid()) {
         Tensor gt = empty({N, C}, dt);
         kernels::cross_entropy_target_backward(a, inv_s.data<T>(), c.ptr(), c.stride(), gt.data<T>());
-        grads[1] = from_rows(gt, in_shape, cdim);
+        grads[1] = ops::as_dtype(from_rows(gt, in_shape, cdim), target_dtype);
       }
     });
     return grads;
@@ -207,7 +206,7 @@ Tensor nll_loss(const Tensor& input, const Tensor& target, const Tensor& weight,
   check_index_target(input, target, cdim, op);
   const Tensor tg = target.contiguous();
   check_target_range(tg, C, true, ignore_index, op);
-  const Tensor x = input.contiguous();
+  const Tensor x = input.detach().contiguous();
   const int64_t N = input.dim() == 1 ? 1 : input.size(0), inner = C == 0 ? 0 : x.numel() / (N * C);
   const int64_t rows = tg.numel();
   Tensor loss = empty({rows}, dt), rw = empty({rows}, dt);
@@ -254,7 +253,7 @@ Tensor multi_margin_loss(const Tensor& input, const Tensor& target, int64_t p, d
   const Tensor w = class_weight(weight, C, dt, op);
   const Tensor tg = target.contiguous();
   check_target_range(tg, C, false, 0, op);
-  const Tensor x = input.contiguous();
+  const Tensor x = input.detach().contiguous();
   Tensor loss = empty({N}, dt);
   const Shape none_shape = input.dim() == 2 ? Shape{N} : Shape{};
   const double denom = reduction == Reduction::Mean ? static_cast<double>(N) : 1.0;

@@ -5,6 +5,7 @@
 
 #include "ember/normalization.h"
 #include "ember/random.h"
+#include "kernels/cpu/parallel.h"
 #include "ops/record.h"
 
 namespace ember::functional {
@@ -14,22 +15,35 @@ using ops::TensorList;
 
 namespace {
 
-// Fills a contiguous mask: each element is `scale` with probability 1 - p, else 0. Draws two
-// 32-bit numbers per 64-bit step of the generator, one after another on the calling thread, so
-// a seed gives the same mask whatever the thread count.
+// splitmix64's output function: a strong 64-bit mix, so mix64(key + i * golden) for i = 1, 2, ...
+// is exactly the splitmix64 stream started at `key`.
+inline uint64_t mix64(uint64_t z) {
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+  return z ^ (z >> 31);
+}
+
+// Fills a contiguous mask: each element is `scale` with probability 1 - p, else 0. One draw from
+// the global generator keys a counter-based stream (two 32-bit numbers per counter), so the mask
+// depends on the seed alone - not on the thread count - and large masks fill in parallel.
 template <typename T>
 void fill_mask(T* m, int64_t n, double p) {
-  Generator& gen = default_generator();
+  const uint64_t key = default_generator().next_u64();
   const double keep = 1.0 - p;
   const uint64_t threshold = static_cast<uint64_t>(std::ldexp(keep, 32));  // keep iff draw < threshold
   const T scale = static_cast<T>(1.0 / keep);
-  int64_t i = 0;
-  for (; i + 2 <= n; i += 2) {
-    const uint64_t r = gen.next_u64();
-    m[i] = (r & 0xffffffffu) < threshold ? scale : T(0);
-    m[i + 1] = (r >> 32) < threshold ? scale : T(0);
+  const int64_t pairs = (n + 1) / 2;
+#pragma omp parallel for schedule(static) if (cpu::worth_parallel(4 * n))
+  for (int64_t j = 0; j < pairs; ++j) {
+    const uint64_t r = mix64(key + static_cast<uint64_t>(j + 1) * 0x9e3779b97f4a7c15ULL);
+    // keep = (draw - threshold) >> 63, i.e. draw < threshold, in integer arithmetic: the test is
+    // a coin flip, and the compiler turned every form with a comparison into a branch whose
+    // mispredictions made the mask cost 10x the rest of the op.
+    const int64_t k0 = static_cast<int64_t>(((r & 0xffffffffu) - threshold) >> 63);
+    const int64_t k1 = static_cast<int64_t>(((r >> 32) - threshold) >> 63);
+    m[2 * j] = static_cast<T>(k0) * scale;
+    if (2 * j + 1 < n) m[2 * j + 1] = static_cast<T>(k1) * scale;
   }
-  if (i < n) m[i] = (gen.next_u64() >> 32) < threshold ? scale : T(0);
 }
 
 Tensor dropout_impl(const Tensor& input, double p, bool training, bool channels, const char* op) {

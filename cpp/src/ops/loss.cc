@@ -4,12 +4,10 @@
 // follow torch's CPU kernels; stability comes from the shapes chosen below (softplus written
 // with exp(-|x|), BCE logs clamped at -100, as torch does).
 #include <array>
-#include <atomic>
 #include <cmath>
 #include <utility>
 
 #include "ember/loss.h"
-#include "kernels/cpu/loss.h"
 #include "ops/elementwise_iter.h"
 #include "ops/loss_common.h"
 #include "ops/record.h"
@@ -163,9 +161,10 @@ Tensor pointwise_loss(const PointwiseArgs& a, Spec spec) {
   const Shape shape = broadcast_checked(a.x, a.t, a.op);
   if (a.w.defined()) broadcast_to_checked(a.w, shape, a.op, "weight");
   if (a.pw.defined()) broadcast_to_checked(a.pw, shape, a.op, "pos_weight");
-  const Tensor x = ops::as_dtype(a.x, dt), t = ops::as_dtype(a.t, dt);
-  const Tensor w = a.w.defined() ? ops::as_dtype(a.w, dt) : one_like(dt);
-  const Tensor pw = a.pw.defined() ? ops::as_dtype(a.pw, dt) : one_like(dt);
+  // data only (our node carries the gradients); detach shares the storage and its version counter
+  const Tensor x = ops::as_dtype(a.x.detach(), dt), t = ops::as_dtype(a.t.detach(), dt);
+  const Tensor w = a.w.defined() ? ops::as_dtype(a.w.detach(), dt) : one_like(dt);
+  const Tensor pw = a.pw.defined() ? ops::as_dtype(a.pw.detach(), dt) : one_like(dt);
   const int64_t count = shape_numel(shape);
 
   Tensor elem = dispatch_floating(dt, a.op, [&](auto tag) {
@@ -188,8 +187,10 @@ Tensor pointwise_loss(const PointwiseArgs& a, Spec spec) {
   const double coef = 1.0 / denom;
   SavedTensor sx(x), st(t), sw(w), spw(pw);
   const bool has_w = a.w.defined(), target_grad = a.target_grad;
-  Shape xs = a.x.shape(), ts = a.t.shape(), ws = has_w ? a.w.shape() : Shape{}, pws = a.pw.defined() ? a.pw.shape() : Shape{};
-  DType xd = a.x.dtype(), td = a.t.dtype(), wd = has_w ? a.w.dtype() : dt, pwd = a.pw.defined() ? a.pw.dtype() : dt;
+  const bool has_pw = a.pw.defined();
+  const Shape xs = a.x.shape(), ts = a.t.shape(), ws = has_w ? a.w.shape() : Shape{};
+  const Shape pws = has_pw ? a.pw.shape() : Shape{};
+  const DType xd = a.x.dtype(), td = a.t.dtype(), wd = has_w ? a.w.dtype() : dt, pwd = has_pw ? a.pw.dtype() : dt;
   ops::record(a.node, {inputs[0], inputs[1], inputs[2], inputs[3]}, {&out},
               [=](const Node& n, TensorList& g) {
                 const Tensor x = sx.unpack(&n), t = st.unpack(&n), w = sw.unpack(&n), pw = spw.unpack(&n);
@@ -291,9 +292,9 @@ Tensor huber_loss(const Tensor& input, const Tensor& target, Reduction reduction
 Tensor binary_cross_entropy(const Tensor& input, const Tensor& target, const Tensor& weight, Reduction reduction) {
   PointwiseArgs a = args("binary_cross_entropy", "BinaryCrossEntropyBackward", input, target, reduction);
   check_float_target(target, a.op);
-  EMBER_CHECK(target.shape() == input.shape(), ValueError, "binary_cross_entropy: Using a target size (", target.shape(),
-              ") that is different to the input size (", input.shape(), ") is deprecated. Please ensure they have the "
-              "same size.");
+  EMBER_CHECK(target.shape() == input.shape(), ValueError, "binary_cross_entropy: Using a target size (",
+              target.shape(), ") that is different to the input size (", input.shape(),
+              ") is deprecated. Please ensure they have the same size.");
   if (weight.defined()) check_float_tensor(weight, a.op, "weight");
   check_in_unit_interval(input, a.op);
   a.w = weight;

@@ -5,6 +5,7 @@
 
 #include "ember/autograd.h"
 #include "ember/loss.h"
+#include "kernels/cpu/loss.h"
 #include "ops/elementwise_iter.h"
 
 namespace ember::functional {
@@ -47,11 +48,15 @@ inline double sum_all(const Tensor& t) {
   return sum(t).item();
 }
 
-// sum(elem) / denom as a 0-d tensor without history (the loss records its own node).
+// sum(elem) / denom as a 0-d tensor without history (the loss records its own node); elem is a
+// fresh contiguous buffer, summed in a fixed order.
 inline Tensor reduce_sum(const Tensor& elem, double denom) {
-  autograd::NoGradGuard ng;
-  Tensor s = sum(elem);
-  return denom == 1.0 ? s : div(s, scalar_tensor(denom, s.dtype()));
+  return dispatch_floating(elem.dtype(), "loss", [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    T s = kernels::ordered_sum(elem.data<T>(), elem.numel());
+    if (denom != 1.0) s = static_cast<T>(s / static_cast<T>(denom));
+    return scalar_tensor(static_cast<double>(s), elem.dtype());
+  });
 }
 
 // torch refuses gradients for class weights of nll_loss / cross_entropy; so do we, up front.

@@ -35,27 +35,39 @@ Tensor softmax_impl(const Tensor& input, int64_t dim, bool log) {
   // a 0-d tensor is one row of one element; dim must then be 0 or -1, as in torch
   const int64_t d = wrap_dim(dim, input.dim() == 0 ? 1 : input.dim());
   const Axis ax = input.dim() == 0 ? Axis{} : split_axis(input.shape(), d);
-  Tensor x = input.contiguous();
+  Tensor x = input.detach().contiguous();
   Tensor y = empty(input.shape(), input.dtype());
+  const bool need_grad = autograd::any_requires_grad({&input});
+  // log_softmax keeps exp(x - max) and 1 / sum for its backward (no exp there); softmax keeps y
+  Tensor e, inv_s;
+  if (need_grad && log) {
+    e = empty(input.shape(), input.dtype());
+    inv_s = empty({ax.outer * ax.inner}, input.dtype());
+  }
   dispatch_floating(x.dtype(), op, [&](auto tag) {
     using T = typename decltype(tag)::type;
-    kernels::softmax_forward<T>(x.data<T>(), y.data<T>(), ax.outer, ax.R, ax.inner, log);
+    kernels::softmax_forward<T>(x.data<T>(), y.data<T>(), ax.outer, ax.R, ax.inner, log,
+                                e.defined() ? e.data<T>() : nullptr, inv_s.defined() ? inv_s.data<T>() : nullptr);
   });
-  if (autograd::any_requires_grad({&input})) {
-    SavedTensor saved(y);
-    ops::record(log ? "LogSoftmaxBackward" : "SoftmaxBackward", {&input}, {&y},
-                [saved, ax, log](const Node& n, TensorList& g) {
-                  Tensor out = saved.unpack(&n);
-                  Tensor go = ops::as_dtype(g[0], out.dtype()).contiguous();
-                  Tensor gx = empty(out.shape(), out.dtype());
-                  dispatch_floating(out.dtype(), "softmax backward", [&](auto tag) {
-                    using T = typename decltype(tag)::type;
-                    kernels::softmax_backward<T>(out.data<T>(), go.data<T>(), gx.data<T>(), ax.outer, ax.R, ax.inner,
-                                                 log);
-                  });
-                  return TensorList{gx};
+  if (!need_grad) return y;
+  const SavedTensor saved = log ? SavedTensor() : SavedTensor(y);
+  ops::record(log ? "LogSoftmaxBackward" : "SoftmaxBackward", {&input}, {&y},
+              [saved, e, inv_s, ax, log](const Node& n, TensorList& g) {
+                const DType dt = log ? e.dtype() : saved.unpack(&n).dtype();
+                Tensor go = ops::as_dtype(g[0], dt).contiguous();
+                Tensor gx = empty(go.shape(), dt);
+                dispatch_floating(dt, "softmax backward", [&](auto tag) {
+                  using T = typename decltype(tag)::type;
+                  if (log) {
+                    kernels::log_softmax_backward<T>(e.data<T>(), inv_s.data<T>(), go.data<T>(), gx.data<T>(),
+                                                     ax.outer, ax.R, ax.inner);
+                  } else {
+                    Tensor out = saved.unpack(&n);
+                    kernels::softmax_backward<T>(out.data<T>(), go.data<T>(), gx.data<T>(), ax.outer, ax.R, ax.inner);
+                  }
                 });
-  }
+                return TensorList{gx};
+              });
   return y;
 }
 

@@ -109,7 +109,7 @@ double round_to(DType d, double v) { return d == DType::Float32 ? static_cast<do
 
 }  // namespace
 
-Tensor total_norm(const std::vector<Tensor>& tensors, double norm_type) {
+Tensor total_norm(const std::vector<Tensor>& tensors, double norm_type, bool error_if_nonfinite) {
   const NormKind kind = norm_kind(norm_type);
   check_list("total_norm", "tensors", tensors);
   if (tensors.empty()) return zeros({}, DType::Float32);
@@ -124,33 +124,42 @@ Tensor total_norm(const std::vector<Tensor>& tensors, double norm_type) {
   const int64_t n = static_cast<int64_t>(norms.size());
   const double* data = norms.data();
   kernels::norm_reduce<double>(1, &data, &n, kind, norm_type, &r);
-  return full({}, finish_norm(kind, norm_type, r), out_dtype);
-}
-
-Tensor clip_grad_norm_(const std::vector<Tensor>& grads, double max_norm, double norm_type, bool error_if_nonfinite) {
-  EMBER_CHECK(!std::isnan(max_norm), ValueError, "clip_grad_norm_: max_norm must be a number, got nan");
-  check_list("clip_grad_norm_", "grads", grads);
-  Tensor total = total_norm(grads, norm_type);
-  if (grads.empty()) return total;
-  const double norm = total.item();
+  const double norm = round_to(out_dtype, finish_norm(kind, norm_type, r));
   EMBER_CHECK(!error_if_nonfinite || std::isfinite(norm), Error, "The total norm of order ", norm_type,
               " for gradients from `parameters` is non-finite, so it cannot be clipped. To disable this error and "
               "scale the gradients by the non-finite norm anyway, set `error_if_nonfinite=False`");
+  return full({}, norm, out_dtype);
+}
+
+void clip_grads_with_norm_(const std::vector<Tensor>& grads, double max_norm, const Tensor& total_norm) {
+  EMBER_CHECK(!std::isnan(max_norm), ValueError, "clip_grads_with_norm_: max_norm must be a number, got nan");
+  EMBER_CHECK(total_norm.defined() && total_norm.numel() == 1 && is_floating(total_norm.dtype()), ValueError,
+              "clip_grads_with_norm_: total_norm must be a one-element floating-point tensor");
+  check_list("clip_grads_with_norm_", "grads", grads);
+  if (grads.empty()) return;
+  const double norm = total_norm.item();
   // torch: clip_coef = max_norm / (total_norm + 1e-6), clamped to 1, all in the norm's dtype;
   // each gradient is then multiplied by it rounded to the gradient's dtype.
   double coef;
-  if (total.dtype() == DType::Float32) {
+  if (total_norm.dtype() == DType::Float32) {
     const float c = static_cast<float>(max_norm) / (static_cast<float>(norm) + static_cast<float>(1e-6));
     coef = c > 1.0f ? 1.0f : c;  // NaN stays NaN (clamp propagates it)
   } else {
     const double c = max_norm / (norm + 1e-6);
     coef = c > 1.0 ? 1.0 : c;
   }
-  if (coef == 1.0) return total;  // x * 1 == x: nothing to do
+  if (coef == 1.0) return;  // x * 1 == x: nothing to do
   update_each(grads, [coef](auto tag, int64_t n, auto* data, const int64_t* numels) {
     using T = typename decltype(tag)::type;
     kernels::scale_inplace<T>(n, data, numels, static_cast<T>(coef));
   });
+}
+
+Tensor clip_grad_norm_(const std::vector<Tensor>& grads, double max_norm, double norm_type, bool error_if_nonfinite) {
+  EMBER_CHECK(!std::isnan(max_norm), ValueError, "clip_grad_norm_: max_norm must be a number, got nan");
+  check_list("clip_grad_norm_", "grads", grads);
+  Tensor total = total_norm(grads, norm_type, error_if_nonfinite);
+  clip_grads_with_norm_(grads, max_norm, total);
   return total;
 }
 

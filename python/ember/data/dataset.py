@@ -3,6 +3,7 @@ with one C++ index_select per tensor instead of a Python loop over samples."""
 from __future__ import annotations
 
 import math
+import operator
 
 from .. import _C
 from .._C import Tensor
@@ -76,7 +77,12 @@ class Subset(Dataset):
 def _as_int64(indices):
     import numpy as np
 
-    return np.ascontiguousarray(np.asarray(indices, dtype=np.int64))
+    arr = np.asarray(indices)
+    if arr.ndim != 1:
+        raise ValueError(f"Subset indices must be a 1-d sequence of ints, got shape {arr.shape}")
+    if arr.size and arr.dtype.kind not in "iu":  # a float index would be silently truncated
+        raise TypeError(f"Subset indices must be integers, got dtype {arr.dtype}")
+    return np.ascontiguousarray(arr, dtype=np.int64)
 
 
 def _gather(dataset, indices):
@@ -101,13 +107,16 @@ def collate(samples):
 def random_split(dataset, lengths, seed=None):
     """Splits into non-overlapping Subsets of the given lengths (or fractions summing to 1)."""
     n = len(dataset)
-    if all(isinstance(x, float) for x in lengths) and math.isclose(sum(lengths), 1.0) and sum(lengths) <= 1 + 1e-9:
+    lengths = list(lengths)
+    if lengths and all(isinstance(x, float) for x in lengths) and math.isclose(sum(lengths), 1.0):
         counts = [int(math.floor(n * f)) for f in lengths]
         for i in range(n - sum(counts)):
             counts[i % len(counts)] += 1
         lengths = counts
-    if any((not isinstance(x, int)) or x < 0 for x in lengths):
+    counts = [_index(x) for x in lengths]
+    if any(c is None or c < 0 for c in counts):
         raise ValueError(f"lengths must be non-negative ints or fractions summing to 1, got {lengths}")
+    lengths = counts
     if sum(lengths) != n:
         raise ValueError(f"Sum of input lengths ({sum(lengths)}) does not equal the length of the input dataset ({n})")
     perm = _permutation(n, seed)
@@ -124,3 +133,14 @@ def _permutation(n, seed):
     import numpy as np
 
     return _C.from_numpy(np.random.default_rng(seed).permutation(n).astype(np.int64))
+
+
+def _index(v):
+    """v as a Python int if it is an integer (numpy ints too, bools not), else None."""
+    if isinstance(v, bool):
+        return None
+    try:
+        return operator.index(v)
+    except TypeError:
+        return None
+

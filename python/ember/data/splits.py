@@ -24,7 +24,7 @@ def train_val_test_split(*arrays, val=0.1, test=0.1, seed=0, stratify=None):
         n_test, n_val = int(round(n * test)), int(round(n * val))
         parts = [perm[n_test + n_val:], perm[n_test:n_test + n_val], perm[:n_test]]
     else:
-        labels = np.asarray(stratify)
+        labels = _labels(stratify, n)
         parts = [[], [], []]
         for c in np.unique(labels):
             idx = rng.permutation(np.flatnonzero(labels == c))
@@ -52,13 +52,35 @@ def _take(a, idx):
     return np.asarray(a)[idx]
 
 
-def kfold(n, k=5, shuffle=True, seed=0):
-    """Yields (train_indices, val_indices) numpy arrays for k-fold cross-validation over n samples."""
+def kfold(n, k=5, shuffle=True, seed=0, stratify=None):
+    """Yields (train_indices, val_indices) int64 numpy arrays for k-fold cross-validation over n
+    samples. With `stratify=labels`, each class is spread evenly over the folds (counts per fold
+    differ by at most one), as scikit-learn's StratifiedKFold."""
     import numpy as np
 
-    if not 2 <= k <= n:
-        raise ValueError(f"k must be between 2 and the number of samples ({n}), got {k}")
-    idx = np.random.default_rng(seed).permutation(n) if shuffle else np.arange(n)
-    folds = np.array_split(idx, k)
+    from .dataset import _index
+
+    if _index(k) is None or not 2 <= k <= n:
+        raise ValueError(f"k must be an integer between 2 and the number of samples ({n}), got {k!r}")
+    rng = np.random.default_rng(seed)
+    idx = rng.permutation(n) if shuffle else np.arange(n)
+    if stratify is None:
+        folds = np.array_split(idx, k)
+    else:
+        # Sort by class (stably, keeping the shuffled order inside a class), then deal the
+        # samples round-robin: fold sizes and per-class counts each differ by at most one.
+        labels = _labels(stratify, n)
+        dealt = idx[np.argsort(labels[idx], kind="stable")]
+        folds = [np.sort(dealt[i::k]) if not shuffle else dealt[i::k] for i in range(k)]
+    folds = [f.astype(np.int64) for f in folds]
     for i in range(k):
         yield np.concatenate(folds[:i] + folds[i + 1:]), folds[i]
+
+
+def _labels(stratify, n):
+    import numpy as np
+
+    labels = np.asarray(stratify)
+    if labels.ndim != 1 or len(labels) != n:
+        raise ValueError(f"stratify must be a 1-d array of {n} labels (one per sample), got shape {labels.shape}")
+    return labels

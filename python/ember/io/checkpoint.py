@@ -48,7 +48,13 @@ def save_checkpoint(path, model, optimizer=None, scheduler=None, epoch=0, histor
 
 
 def load_checkpoint(path, model, optimizer=None, scheduler=None):
-    """Restores model, optimizer, scheduler and the RNG; returns (epoch, history_dict, extra)."""
+    """Restores model, optimizer, scheduler and the RNG; returns (epoch, history_dict, extra).
+
+    To resume a fit() run exactly (same batches, dropout masks and steps as if never stopped):
+        epoch, hist, _ = load_checkpoint(path, model, optimizer, scheduler)
+        fit(model, loss_fn, optimizer, data, val, epochs=N, scheduler=scheduler, seed=same_seed,
+            initial_epoch=epoch, history=History.from_dict(hist))
+    """
     tensors, metadata = load(path, with_metadata=True)
     if _KEY not in metadata:
         raise ValueError(f"{path} is a safetensors file but not an ember checkpoint (no '{_KEY}' metadata)")

@@ -22,6 +22,7 @@ def _as_named_tensors(obj):
     for name, value in obj.items():
         if not isinstance(name, str):
             raise TypeError(f"tensor names must be strings, got {name!r}")
+        _check_utf8(name, "tensor name")
         if not isinstance(value, Tensor):
             from .. import tensor
 
@@ -37,6 +38,9 @@ def save(obj, path, metadata=None):
     """Writes a dict of tensors (or a Module's state_dict) to `path` atomically."""
     path = check_writable_path(path)
     meta = [(str(k), str(v)) for k, v in (metadata or {}).items()]
+    for k, v in meta:
+        _check_utf8(k, "metadata key")
+        _check_utf8(v, f"metadata value of {k!r}")
     _C._io.save_safetensors(path, _as_named_tensors(obj), meta)
 
 
@@ -45,6 +49,16 @@ def load(path, with_metadata=False):
     path = os.fspath(path)
     if not os.path.exists(path):
         raise FileNotFoundError(f"no such file: {path}")
+    if os.path.isdir(path):
+        raise IsADirectoryError(f"cannot load {path}: it is a directory")
     tensors, metadata = _C._io.load_safetensors(path)
     out = OrderedDict(tensors)
     return (out, dict(metadata)) if with_metadata else out
+
+
+def _check_utf8(text, what):
+    # The file format is UTF-8; a str with lone surrogates (from undecodable file names) has no encoding.
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError(f"{what} {text!r} cannot be encoded as UTF-8") from None

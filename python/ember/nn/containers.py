@@ -6,6 +6,14 @@ from collections import OrderedDict
 from .module import Module
 
 
+def _renumber(module):
+    """Keys 0..n-1 again after a removal or insertion, as torch's containers keep them."""
+    items = list(module._modules.values())
+    module._modules.clear()
+    for i, m in enumerate(items):
+        module._modules[str(i)] = m
+
+
 class Sequential(Module):
     """Runs its modules in order; indexable (`seq[0]`, `seq[1:]`, `len(seq)`)."""
 
@@ -42,6 +50,7 @@ class Sequential(Module):
         keys = list(self._modules.keys())
         for k in (keys[idx] if isinstance(idx, slice) else [keys[self._index(idx)]]):
             del self._modules[k]
+        _renumber(self)
 
     def __len__(self):
         return len(self._modules)
@@ -52,6 +61,30 @@ class Sequential(Module):
     def append(self, module):
         self.add_module(str(len(self)), module)
         return self
+
+    def extend(self, modules):
+        for m in modules:
+            self.append(m)
+        return self
+
+    def insert(self, index, module):
+        if not isinstance(module, Module):
+            raise AssertionError(f"module should be of type: {Module}")
+        n = len(self._modules)
+        if not -n <= index <= n:
+            raise IndexError(f"Index out of range: {index}")
+        index = index + n if index < 0 else index
+        items = list(self._modules.values())
+        items.insert(index, module)
+        self._modules.clear()
+        for i, m in enumerate(items):
+            self.add_module(str(i), m)
+        return self
+
+    def pop(self, key):
+        v = self[key]
+        del self[key]
+        return v
 
 
 class ModuleList(Module):
@@ -80,11 +113,32 @@ class ModuleList(Module):
     def __setitem__(self, idx, module):
         self.add_module(list(self._modules.keys())[idx], module)
 
+    def __delitem__(self, idx):
+        keys = list(self._modules.keys())
+        for k in (keys[idx] if isinstance(idx, slice) else [keys[idx]]):
+            del self._modules[k]
+        _renumber(self)
+
     def __len__(self):
         return len(self._modules)
 
     def __iter__(self):
         return iter(self._modules.values())
+
+    def __iadd__(self, modules):
+        return self.extend(modules)
+
+    def insert(self, index, module):
+        items = list(self._modules.values())
+        items.insert(index, module)
+        self._modules.clear()
+        for i, m in enumerate(items):
+            self.add_module(str(i), m)
+
+    def pop(self, key):
+        v = self[key]
+        del self[key]
+        return v
 
     def forward(self, *args):
         raise NotImplementedError("ModuleList has no forward(); iterate over it instead")
@@ -122,6 +176,14 @@ class ModuleDict(Module):
 
     def items(self):
         return self._modules.items()
+
+    def pop(self, key):
+        v = self[key]
+        del self[key]
+        return v
+
+    def clear(self):
+        self._modules.clear()
 
     def update(self, modules):
         for k, m in (modules.items() if hasattr(modules, "items") else modules):

@@ -27,6 +27,16 @@ def _positive(name, v):
     return v
 
 
+def _dtype(device, dtype):
+    """The parameter dtype for a layer built with torch's (device, dtype) factory arguments."""
+    from .._tensor import _check_device
+
+    _check_device(device)
+    if dtype is not None and not (isinstance(dtype, _C.dtype) and dtype.is_floating_point):
+        raise TypeError(f"layer parameters need a floating-point dtype, got {dtype!r}")
+    return dtype or _C.dtype.float32
+
+
 class Identity(Module):
     def __init__(self, *args, **kwargs):
         super().__init__()
@@ -38,11 +48,11 @@ class Identity(Module):
 class Linear(Module):
     """y = x Wᵀ + b, weight (out_features, in_features)."""
 
-    def __init__(self, in_features, out_features, bias=True, dtype=None):
+    def __init__(self, in_features, out_features, bias=True, device=None, dtype=None):
         super().__init__()
         self.in_features = _positive("in_features", in_features)
         self.out_features = _positive("out_features", out_features)
-        dt = dtype or _C.dtype.float32
+        dt = _dtype(device, dtype)
         self.weight = Parameter(_C.empty((out_features, in_features), dt))
         if bias:
             self.bias = Parameter(_C.empty((out_features,), dt))
@@ -64,8 +74,12 @@ class Linear(Module):
 
 
 class _ConvNd(Module):
-    def __init__(self, n, in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias, dtype):
+    def __init__(self, n, in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias, padding_mode,
+                 device, dtype):
         super().__init__()
+        if padding_mode != "zeros":
+            raise NotImplementedError(f"padding_mode={padding_mode!r} is not supported (only 'zeros')")
+        self.padding_mode = padding_mode
         self.in_channels = _positive("in_channels", in_channels)
         self.out_channels = _positive("out_channels", out_channels)
         self.groups = _positive("groups", groups)
@@ -88,7 +102,7 @@ class _ConvNd(Module):
             raise ValueError("kernel_size, stride and dilation must be positive")
         if not isinstance(self.padding, str) and any(p < 0 for p in self.padding):
             raise ValueError("padding must be non-negative")
-        dt = dtype or _C.dtype.float32
+        dt = _dtype(device, dtype)
         self.weight = Parameter(_C.empty((out_channels, in_channels // groups, *self.kernel_size), dt))
         if bias:
             self.bias = Parameter(_C.empty((out_channels,), dt))
@@ -118,8 +132,9 @@ class _ConvNd(Module):
 
 class Conv1d(_ConvNd):
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1, groups=1, bias=True,
-                 dtype=None):
-        super().__init__(1, in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias, dtype)
+                 padding_mode="zeros", device=None, dtype=None):
+        super().__init__(1, in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias,
+                         padding_mode, device, dtype)
 
     def forward(self, x):
         return F.conv1d(x, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups)
@@ -127,8 +142,9 @@ class Conv1d(_ConvNd):
 
 class Conv2d(_ConvNd):
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1, groups=1, bias=True,
-                 dtype=None):
-        super().__init__(2, in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias, dtype)
+                 padding_mode="zeros", device=None, dtype=None):
+        super().__init__(2, in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias,
+                         padding_mode, device, dtype)
 
     def forward(self, x):
         return F.conv2d(x, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups)
@@ -137,7 +153,7 @@ class Conv2d(_ConvNd):
 class MaxPool1d(Module):
     def __init__(self, kernel_size, stride=None, padding=0, dilation=1, return_indices=False, ceil_mode=False):
         super().__init__()
-        self.kernel_size, self.stride, self.padding = kernel_size, stride or kernel_size, padding
+        self.kernel_size, self.stride, self.padding = kernel_size, stride if stride is not None else kernel_size, padding
         self.dilation, self.return_indices, self.ceil_mode = dilation, return_indices, ceil_mode
 
     def forward(self, x):
@@ -145,13 +161,14 @@ class MaxPool1d(Module):
                             self.return_indices)
 
     def extra_repr(self):
-        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+        return (f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}, "
+                f"dilation={self.dilation}, ceil_mode={self.ceil_mode}")
 
 
 class MaxPool2d(Module):
     def __init__(self, kernel_size, stride=None, padding=0, dilation=1, return_indices=False, ceil_mode=False):
         super().__init__()
-        self.kernel_size, self.stride, self.padding = kernel_size, stride or kernel_size, padding
+        self.kernel_size, self.stride, self.padding = kernel_size, stride if stride is not None else kernel_size, padding
         self.dilation, self.return_indices, self.ceil_mode = dilation, return_indices, ceil_mode
 
     def forward(self, x):
@@ -159,13 +176,14 @@ class MaxPool2d(Module):
                             self.return_indices)
 
     def extra_repr(self):
-        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+        return (f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}, "
+                f"dilation={self.dilation}, ceil_mode={self.ceil_mode}")
 
 
 class AvgPool2d(Module):
     def __init__(self, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True):
         super().__init__()
-        self.kernel_size, self.stride, self.padding = kernel_size, stride or kernel_size, padding
+        self.kernel_size, self.stride, self.padding = kernel_size, stride if stride is not None else kernel_size, padding
         self.ceil_mode, self.count_include_pad = ceil_mode, count_include_pad
 
     def forward(self, x):
@@ -190,15 +208,19 @@ class AdaptiveAvgPool2d(Module):
 class _BatchNorm(Module):
     _dims = ()
 
-    def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True, track_running_stats=True, dtype=None):
+    def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True, track_running_stats=True, device=None,
+                 dtype=None, *, bias=True):
         super().__init__()
         self.num_features = _positive("num_features", num_features)
         self.eps, self.momentum, self.affine = eps, momentum, affine
         self.track_running_stats = track_running_stats
-        dt = dtype or _C.dtype.float32
+        dt = _dtype(device, dtype)
         if affine:
             self.weight = Parameter(_C.ones((num_features,), dt))
-            self.bias = Parameter(_C.zeros((num_features,), dt))
+            if bias:
+                self.bias = Parameter(_C.zeros((num_features,), dt))
+            else:
+                self.register_parameter("bias", None)
         else:
             self.register_parameter("weight", None)
             self.register_parameter("bias", None)
@@ -234,7 +256,7 @@ class _BatchNorm(Module):
 
     def extra_repr(self):
         return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}, "
-                f"track_running_stats={self.track_running_stats}")
+                f"bias={self.bias is not None}, track_running_stats={self.track_running_stats}")
 
 
 class BatchNorm1d(_BatchNorm):
@@ -246,11 +268,11 @@ class BatchNorm2d(_BatchNorm):
 
 
 class LayerNorm(Module):
-    def __init__(self, normalized_shape, eps=1e-5, elementwise_affine=True, bias=True, dtype=None):
+    def __init__(self, normalized_shape, eps=1e-5, elementwise_affine=True, bias=True, device=None, dtype=None):
         super().__init__()
         self.normalized_shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
         self.eps, self.elementwise_affine = eps, elementwise_affine
-        dt = dtype or _C.dtype.float32
+        dt = _dtype(device, dtype)
         if elementwise_affine:
             self.weight = Parameter(_C.ones(self.normalized_shape, dt))
             if bias:
@@ -261,25 +283,35 @@ class LayerNorm(Module):
             self.register_parameter("weight", None)
             self.register_parameter("bias", None)
 
+    def reset_parameters(self):
+        if self.weight is not None:
+            init.ones_(self.weight)
+        if self.bias is not None:
+            init.zeros_(self.bias)
+
     def forward(self, x):
         return F.layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
 
     def extra_repr(self):
-        return f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}"
+        return (f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}, "
+                f"bias={self.bias is not None}")
 
 
 class Dropout(Module):
+    """Inverted dropout in training, identity in eval(). `inplace` is kept for torch compatibility;
+    the output is always a new tensor."""
+
     def __init__(self, p=0.5, inplace=False):
         super().__init__()
         if not 0.0 <= p <= 1.0:
             raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
-        self.p = p
+        self.p, self.inplace = p, inplace
 
     def forward(self, x):
         return F.dropout(x, self.p, self.training)
 
     def extra_repr(self):
-        return f"p={self.p}"
+        return f"p={self.p}, inplace={self.inplace}"
 
 
 class Dropout2d(Dropout):
@@ -313,7 +345,8 @@ class Unflatten(Module):
 
 
 class Embedding(Module):
-    def __init__(self, num_embeddings, embedding_dim, padding_idx=None, dtype=None):
+    def __init__(self, num_embeddings, embedding_dim, padding_idx=None, max_norm=None, norm_type=2.0,
+                 scale_grad_by_freq=False, sparse=False, _weight=None, _freeze=False, device=None, dtype=None):
         super().__init__()
         self.num_embeddings = _positive("num_embeddings", num_embeddings)
         self.embedding_dim = _positive("embedding_dim", embedding_dim)
@@ -321,9 +354,27 @@ class Embedding(Module):
             if not -num_embeddings <= padding_idx < num_embeddings:
                 raise ValueError("padding_idx must be within num_embeddings")
             padding_idx %= num_embeddings
+        if max_norm is not None or scale_grad_by_freq or sparse:
+            raise NotImplementedError("Embedding: max_norm, scale_grad_by_freq and sparse are not supported")
         self.padding_idx = padding_idx
-        self.weight = Parameter(_C.empty((num_embeddings, embedding_dim), dtype or _C.dtype.float32))
-        self.reset_parameters()
+        self.max_norm, self.norm_type, self.scale_grad_by_freq, self.sparse = max_norm, norm_type, False, False
+        if _weight is None:
+            self.weight = Parameter(_C.empty((num_embeddings, embedding_dim), _dtype(device, dtype)))
+            self.reset_parameters()
+        else:
+            if tuple(_weight.shape) != (num_embeddings, embedding_dim):
+                raise ValueError(f"Shape of weight {tuple(_weight.shape)} does not match num_embeddings and "
+                                 f"embedding_dim ({num_embeddings}, {embedding_dim})")
+            self.weight = Parameter(_weight, requires_grad=not _freeze)
+
+    @classmethod
+    def from_pretrained(cls, embeddings, freeze=True, padding_idx=None, max_norm=None, norm_type=2.0,
+                        scale_grad_by_freq=False, sparse=False):
+        if embeddings.ndim != 2:
+            raise ValueError("Embeddings parameter is expected to be 2-dimensional")
+        rows, cols = embeddings.shape
+        return cls(rows, cols, padding_idx, max_norm, norm_type, scale_grad_by_freq, sparse, _weight=embeddings,
+                   _freeze=freeze)
 
     def reset_parameters(self):
         init.normal_(self.weight)

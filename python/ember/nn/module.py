@@ -59,15 +59,15 @@ class Module:
     def __setattr__(self, name, value):
         if isinstance(value, Parameter):
             self._check_init()
-            self._discard(name)
+            self._discard(name, keep=self._parameters)
             self._parameters[name] = value
         elif isinstance(value, Module):
             self._check_init()
-            self._discard(name)
+            self._discard(name, keep=self._modules)
             self._modules[name] = value
         elif isinstance(value, Buffer):
             self._check_init()
-            self._discard(name)
+            self._discard(name, keep=self._buffers)
             self.register_buffer(name, value.data, value.persistent)
         elif "_parameters" in self.__dict__ and name in self._parameters:
             if value is not None:
@@ -87,9 +87,12 @@ class Module:
         else:
             object.__setattr__(self, name, value)
 
-    def _discard(self, name):
+    def _discard(self, name, keep=None):
+        # The store the name goes into is left alone: re-assigning an existing name keeps its
+        # place in the registration order (state_dict, parameters(), Sequential[i]), as in torch.
         for d in (self.__dict__, self._parameters, self._buffers, self._modules):
-            d.pop(name, None)
+            if d is not keep:
+                d.pop(name, None)
         self._non_persistent_buffers.discard(name)
 
     def __getattr__(self, name):
@@ -116,7 +119,7 @@ class Module:
         if param is not None and not isinstance(param, Parameter):
             raise TypeError(f"cannot assign '{type(param).__name__}' object to parameter '{name}' "
                             "(ember.nn.Parameter or None required)")
-        self._discard(name)
+        self._discard(name, keep=self._parameters)
         self._parameters[name] = param
 
     def register_buffer(self, name, tensor, persistent=True):
@@ -125,7 +128,7 @@ class Module:
         if tensor is not None and not isinstance(tensor, Tensor):
             raise TypeError(f"cannot assign '{type(tensor).__name__}' object to buffer '{name}' "
                             "(ember.Tensor or None required)")
-        self._discard(name)
+        self._discard(name, keep=self._buffers)
         self._buffers[name] = tensor
         if not persistent:
             self._non_persistent_buffers.add(name)
@@ -135,7 +138,7 @@ class Module:
             raise TypeError(f"{type(module).__name__} is not a Module subclass")
         _check_name(name, self, "module")
         self._check_init()
-        self._discard(name)
+        self._discard(name, keep=self._modules)
         self._modules[name] = module
 
     register_module = add_module
@@ -207,8 +210,10 @@ class Module:
     def train(self, mode=True):
         if not isinstance(mode, bool):
             raise ValueError("training mode is expected to be boolean")
-        for m in self.modules():
-            object.__setattr__(m, "training", mode)
+        object.__setattr__(self, "training", mode)
+        # each child's own train(), as torch does, so a subclass that overrides it is honoured
+        for m in self.children():
+            m.train(mode)
         return self
 
     def eval(self):
@@ -290,11 +295,11 @@ class Module:
         missing = [k for k in own if k not in state_dict]
         unexpected = [k for k in state_dict if k not in own]
         errors = []
-        if strict and (missing or unexpected):
-            if unexpected:
-                errors.append("Unexpected key(s) in state_dict: " + ", ".join(f'"{k}"' for k in unexpected))
+        if strict and (missing or unexpected):  # torch's order: missing first
             if missing:
-                errors.append("Missing key(s) in state_dict: " + ", ".join(f'"{k}"' for k in missing))
+                errors.append("Missing key(s) in state_dict: " + ", ".join(f'"{k}"' for k in missing) + ". ")
+            if unexpected:
+                errors.append("Unexpected key(s) in state_dict: " + ", ".join(f'"{k}"' for k in unexpected) + ". ")
         pending = []
         for key, target in own.items():
             if key not in state_dict:
@@ -337,20 +342,22 @@ class Module:
         return builtin_sum(p.numel() for p in self._parameters.values() if p is not None)
 
     def __repr__(self):
-        lines = []
+        # torch's layout; leaves with weights also show their parameter count, so the tree reads
+        # like a summary: "(0): Linear(in_features=3, out_features=4, bias=True)  # 16 params"
         extra = self.extra_repr()
-        if extra:
-            lines = extra.split("\n")
+        extra_lines = extra.split("\n") if extra else []
+        child_lines = []
         for name, m in self._modules.items():
             child = repr(m).replace("\n", "\n  ") if m is not None else "None"
-            # leaves with weights show their parameter count, so the tree reads like a summary
             count = m._own_param_count() if m is not None and not m._modules else 0
-            lines.append(f"({name}): {child}" + (f"  # {count:,} params" if count else ""))
+            child_lines.append(f"({name}): {child}" + (f"  # {count:,} params" if count else ""))
+        lines = extra_lines + child_lines
         head = type(self).__name__ + "("
-        if not self._modules:
-            return head + "\n  ".join(lines) + ")"
-        body = "\n  " + "\n  ".join(lines) + "\n)"
-        return head + body
+        if not lines:
+            return head + ")"
+        if len(extra_lines) == 1 and not child_lines:
+            return head + extra_lines[0] + ")"
+        return head + "\n  " + "\n  ".join(lines) + "\n)"
 
     def summary(self):
         """The module tree with each module's own parameter count and the total."""

@@ -1,5 +1,9 @@
 """Learning-rate schedules over an optimizer's param_groups, with torch.optim.lr_scheduler's
-formulas (and two classic decays torch lacks: inverse-time and inverse-square-root)."""
+formulas (and two classic decays torch lacks: inverse-time and inverse-square-root).
+
+As in torch, step() without an epoch updates each group's current lr recursively (StepLR,
+MultiStepLR, ExponentialLR, LinearLR, CosineAnnealingLR), so schedulers can be chained on one
+optimizer and an lr changed by hand is respected; step(epoch) uses the closed form."""
 from __future__ import annotations
 
 import math
@@ -21,17 +25,32 @@ class LRScheduler:
                     raise KeyError(f"param 'initial_lr' is not specified in param_groups[{i}] when resuming")
         self.base_lrs = [g["initial_lr"] for g in optimizer.param_groups]
         self.last_epoch = last_epoch
-        self.step()
+        self._step_count = 0
+        self._initial = True  # the constructor's step: recursive forms keep the current lr
+        try:
+            self.step()
+        finally:
+            self._initial = False
 
     def lr_at(self, epoch, base_lr):
+        """The closed form: the lr at `epoch` of a group that started at base_lr."""
         raise NotImplementedError
 
+    def _current_lrs(self):
+        return [g["lr"] for g in self.optimizer.param_groups]
+
     def get_lr(self):
+        """The lrs for self.last_epoch (recursive from the current lrs where torch's are)."""
         return [self.lr_at(self.last_epoch, b) for b in self.base_lrs]
 
     def step(self, epoch=None):
-        self.last_epoch = self.last_epoch + 1 if epoch is None else epoch
-        self._last_lr = self.get_lr()
+        self._step_count += 1
+        if epoch is None:
+            self.last_epoch += 1
+            self._last_lr = self.get_lr()
+        else:
+            self.last_epoch = epoch
+            self._last_lr = [self.lr_at(epoch, b) for b in self.base_lrs]
         for g, lr in zip(self.optimizer.param_groups, self._last_lr):
             g["lr"] = lr
 
@@ -70,6 +89,11 @@ class StepLR(LRScheduler):
     def lr_at(self, epoch, base_lr):
         return base_lr * self.gamma ** (epoch // self.step_size)
 
+    def get_lr(self):
+        if self.last_epoch == 0 or self.last_epoch % self.step_size != 0:
+            return self._current_lrs()
+        return [lr * self.gamma for lr in self._current_lrs()]
+
 
 class MultiStepLR(LRScheduler):
     def __init__(self, optimizer, milestones, gamma=0.1, last_epoch=-1):
@@ -79,6 +103,12 @@ class MultiStepLR(LRScheduler):
     def lr_at(self, epoch, base_lr):
         return base_lr * self.gamma ** sum(1 for m in self.milestones if m <= epoch)
 
+    def get_lr(self):
+        hits = self.milestones.count(self.last_epoch)  # a milestone listed twice decays twice
+        if hits == 0:
+            return self._current_lrs()
+        return [lr * self.gamma ** hits for lr in self._current_lrs()]
+
 
 class ExponentialLR(LRScheduler):
     def __init__(self, optimizer, gamma, last_epoch=-1):
@@ -87,6 +117,11 @@ class ExponentialLR(LRScheduler):
 
     def lr_at(self, epoch, base_lr):
         return base_lr * self.gamma ** epoch
+
+    def get_lr(self):
+        if self._initial:
+            return self._current_lrs()
+        return [lr * self.gamma for lr in self._current_lrs()]
 
 
 class InverseTimeLR(LRScheduler):
@@ -125,10 +160,13 @@ class CosineAnnealingLR(LRScheduler):
         self.T_max, self.eta_min = T_max, eta_min
         super().__init__(optimizer, last_epoch)
 
+    def lr_at(self, epoch, base_lr):
+        return self.eta_min + (base_lr - self.eta_min) * (1 + math.cos(math.pi * epoch / self.T_max)) / 2
+
     def get_lr(self):
         e, T, lo = self.last_epoch, self.T_max, self.eta_min
         groups = self.optimizer.param_groups
-        if e == 0:
+        if self._initial:
             return [g["lr"] for g in groups]
         if (e - 1 - T) % (2 * T) == 0:
             return [g["lr"] + (b - lo) * (1 - math.cos(math.pi / T)) / 2 for b, g in zip(self.base_lrs, groups)]
@@ -140,14 +178,24 @@ class LinearLR(LRScheduler):
     """Linear warm-up: the factor goes from start_factor to end_factor over total_iters epochs."""
 
     def __init__(self, optimizer, start_factor=1.0 / 3, end_factor=1.0, total_iters=5, last_epoch=-1):
-        if not 0 < start_factor <= 1 or not 0 <= end_factor <= 1:
-            raise ValueError("start_factor must be in (0, 1] and end_factor in [0, 1]")
+        if start_factor > 1.0 or start_factor <= 0:
+            raise ValueError("Starting multiplicative factor expected to be greater than 0 and less or equal to 1.")
+        if end_factor > 1.0 or end_factor < 0:
+            raise ValueError("Ending multiplicative factor expected to be between 0 and 1.")
         self.start_factor, self.end_factor, self.total_iters = start_factor, end_factor, total_iters
         super().__init__(optimizer, last_epoch)
 
     def lr_at(self, epoch, base_lr):
         t = min(epoch, self.total_iters)
         return base_lr * (self.start_factor + (self.end_factor - self.start_factor) * t / self.total_iters)
+
+    def get_lr(self):
+        e, s, f, n = self.last_epoch, self.start_factor, self.end_factor, self.total_iters
+        if e == 0:
+            return [lr * s for lr in self._current_lrs()]
+        if self._initial or e > n:
+            return self._current_lrs()
+        return [lr * (1.0 + (f - s) / (n * s + (e - 1) * (f - s))) for lr in self._current_lrs()]
 
 
 class ReduceLROnPlateau:
@@ -174,9 +222,9 @@ class ReduceLROnPlateau:
             return a < (best * (1 - self.threshold) if self.threshold_mode == "rel" else best - self.threshold)
         return a > (best * (1 + self.threshold) if self.threshold_mode == "rel" else best + self.threshold)
 
-    def step(self, metrics):
+    def step(self, metrics, epoch=None):
         current = float(metrics)
-        self.last_epoch += 1
+        self.last_epoch = self.last_epoch + 1 if epoch is None else epoch
         if self._is_better(current, self.best):
             self.best, self.num_bad_epochs = current, 0
         else:

@@ -70,8 +70,11 @@ class ModelCheckpoint(Callback):
 
     def on_epoch_end(self, state, record):
         if self.save_best_only:
-            value = record.get(self.monitor)
-            if value is None or not _better(self.mode, value, self.best, 0.0):
+            if self.monitor not in record:  # otherwise no checkpoint would ever be written, silently
+                raise KeyError(f"ModelCheckpoint monitors '{self.monitor}', but the epoch only has "
+                               f"{sorted(record)} (pass val_data to fit() to get val_* metrics)")
+            value = record[self.monitor]
+            if not _better(self.mode, value, self.best, 0.0):
                 return False
             self.best = value
         from ..io.checkpoint import save_checkpoint

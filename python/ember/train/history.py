@@ -29,6 +29,16 @@ class History:
     def to_dict(self):
         return {"epochs": self.epochs, "stopped_early": self.stopped_early, "best_epoch": self.best_epoch}
 
+    @classmethod
+    def from_dict(cls, d):
+        """The inverse of to_dict() (e.g. the history load_checkpoint returns, to resume a run)."""
+        h = cls()
+        for record in (d or {}).get("epochs", []):
+            h.append(record)
+        h.stopped_early = bool((d or {}).get("stopped_early", False))
+        h.best_epoch = (d or {}).get("best_epoch")
+        return h
+
     def save(self, path):
         from ..io.files import atomic_write_text
 

@@ -7,6 +7,7 @@ import time
 
 from .. import _C
 from .._C import Tensor
+from ..optim.lr_scheduler import ReduceLROnPlateau
 from .history import History
 
 
@@ -102,20 +103,22 @@ def fit(model, loss_fn, optimizer, train_data, val_data=None, epochs=1, batch_si
         raise ValueError(f"epochs must be a non-negative integer, got {epochs!r}")
     train_loader = _loader(train_data, batch_size, shuffle, seed)
     val_loader = _loader(val_data, batch_size, False)
-    history = history or History()
+    history = history if history is not None else History()
     state = _State(model, optimizer, scheduler, history)
     for cb in callbacks:
         cb.on_train_begin(state)
     interactive = verbose and sys.stderr.isatty()
     for epoch in range(initial_epoch + 1, epochs + 1):
         model.train()
+        if hasattr(train_loader, "set_epoch"):  # a seeded shuffle depends on the epoch, so resuming repeats it
+            train_loader.set_epoch(epoch - 1)
         bar = _progress(len(train_loader), f"epoch {epoch}/{epochs}", interactive)
         record = {"epoch": epoch, **_run_epoch(model, loss_fn, train_loader, optimizer, bar)}
         if val_loader is not None:
             record.update({f"val_{k}": v for k, v in evaluate(model, loss_fn, val_loader).items()})
         record["lr"] = optimizer.param_groups[0]["lr"]
         if scheduler is not None:
-            if type(scheduler).__name__ == "ReduceLROnPlateau":
+            if isinstance(scheduler, ReduceLROnPlateau):
                 scheduler.step(record.get("val_loss", record["loss"]))
             else:
                 scheduler.step()

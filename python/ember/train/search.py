@@ -43,6 +43,8 @@ def random_search(build, param_distributions, train_data, val_data, n_iter=10, e
                   monitor="val_accuracy", seed=0):
     """Samples n_iter settings: a list picks uniformly, a (low, high) tuple of floats samples
     log-uniformly when both are positive (learning rates), a (low, high) tuple of ints uniformly."""
+    if isinstance(n_iter, bool) or not isinstance(n_iter, int) or n_iter < 1:
+        raise ValueError(f"n_iter must be a positive integer, got {n_iter!r}")
     rng = random.Random(seed)
 
     def sample(spec):

@@ -1,20 +1,25 @@
-// Convolution drivers: validate-free loops that turn each image (and group) into one GEMM.
+// Convolution drivers: each image (and group) is one GEMM against the weights, which are packed
+// once per call for the whole batch ("implicit GEMM": B is read from a zero-padded copy of the
+// image through gemm_impl::Im2colSource, no column matrix is written):
 //
-//   forward          out_g[Mg, HoWo]   = W_g[Mg, Kg]      x col[Kg, HoWo]         (+ bias)
-//   backward_input   col[Kg, HoWo]     = W_g^T[Kg, Mg]    x gout_g[Mg, HoWo],  then col2im
-//   backward_weight  gW_g[Mg, Kg]     += gout_g[Mg, HoWo] x col^T[HoWo, Kg]
+//   forward          out_g[Mg, HoWo]  = W_g[Mg, Kg]  x col(x)[Kg, HoWo]                (+ bias)
+//   backward_input   stride 1: the forward of grad_output padded by (k-1)*d - pad with the
+//                    weights transposed over channels and flipped in space;
+//                    other strides: col[Kg, HoWo] = W_g^T x gout_g, then col2im
+//   backward_weight  gW_g[Mg, Kg]    += gout_g[Mg, HoWo] x col(x)^T[HoWo, Kg]
 //
-// with Mg = C_out/groups, Kg = C_in/groups*kH*kW. For 1x1 kernels with stride 1 and no padding
-// the input plane already is the column matrix, so there is no im2col/col2im.
+// with Mg = C_out/groups, Kg = C_in/groups*kH*kW.
 //
-// Threads: forward and backward_input run images in parallel, one column buffer per thread.
-// backward_weight splits the batch into a fixed number of image chunks (chosen from the shape,
-// never from the thread count); each chunk accumulates into its own copy of grad_weight and the
-// copies are summed in chunk order, so 1 and 8 threads give the same bits. When there are fewer
-// images (or chunks) than threads, images run one after another and the GEMM threads itself
-// (its contract makes that thread-count independent too).
+// Threads: forward and backward_input run images in parallel, one padded buffer per thread, and
+// the GEMM inside on one thread. backward_weight splits the batch into a fixed number of image
+// chunks (chosen from the shape, never from the thread count); each chunk accumulates into its
+// own copy of grad_weight and the copies are summed in chunk order, so 1 and 8 threads give the
+// same bits. When there are fewer images (or chunks) than threads, images run one after another
+// and the GEMM threads itself (its contract makes that thread-count independent too). Images are
+// handed out dynamically: on a shared machine a thread that loses its core does fewer of them.
 //
-// Small-channel float32 shapes with stride 1 go to direct AVX2 loops (conv_direct_avx2.cc).
+// Small-channel float32 shapes with stride 1 go to direct loops (conv_direct_impl.h, on AVX-512 or
+// AVX2 vectors).
 #include "kernels/cpu/conv.h"
 
 #include <algorithm>
@@ -59,6 +64,15 @@ bool conv2d_backward_input_direct_avx2(const Conv2dParams& p, const float* grad_
                                        const float* weight, float* grad_input);
 bool conv2d_backward_weight_direct_avx2(const Conv2dParams& p, const float* input,
                                         const float* grad_output, float* grad_weight);
+bool conv2d_forward_direct_avx512(const Conv2dParams& p, const float* input, const float* weight,
+                                  const float* bias, float* output);
+bool conv2d_backward_input_direct_avx512(const Conv2dParams& p, const float* grad_output,
+                                         const float* weight, float* grad_input);
+bool conv2d_backward_weight_direct_avx512(const Conv2dParams& p, const float* input,
+                                          const float* grad_output, float* grad_weight);
+
+template <typename T>
+void sum_chunk_partials(T* grad_weight, const T* partials, int64_t nchunks, int64_t wsize);
 
 namespace {
 
@@ -83,14 +97,6 @@ Dims dims_of(const Conv2dParams& p) {
 
 int64_t flops_of(const Conv2dParams& p, const Dims& d) { return 2 * p.N * p.C_out * d.HoWo * d.Kg; }
 
-// Threads for an image-parallel loop: all of them when every thread gets an image, else 1 (and
-// then the GEMM inside threads itself).
-int image_threads(const Conv2dParams& p, const Dims& d) {
-  const int nt = cpu::max_threads();
-  if (nt <= 1 || cpu::in_parallel() || !cpu::worth_parallel(flops_of(p, d))) return 1;
-  return p.N >= nt ? nt : 1;
-}
-
 inline int thread_id() {
 #ifdef _OPENMP
   return omp_get_thread_num();
@@ -99,57 +105,219 @@ inline int thread_id() {
 #endif
 }
 
+// Threads for an image-parallel loop: all of them when every thread gets an image, else 1 (and
+// then the GEMM inside threads itself).
+int image_threads_for(const Conv2dParams& p, int64_t flops) {
+  const int nt = cpu::max_threads();
+  if (nt <= 1 || cpu::in_parallel() || !cpu::worth_parallel(flops)) return 1;
+  return p.N >= nt ? nt : 1;
+}
+
+// A zero-padded image: C planes of (H + 2*ph) x (W + 2*pw). Without padding the image itself
+// serves (no copy).
+struct Padded {
+  int64_t C, H, W, top, left, Hp, Wp;
+  bool copy() const { return top != 0 || left != 0 || Hp != H || Wp != W; }
+  int64_t size() const { return copy() ? C * Hp * Wp : 0; }
+};
+
+// Copies the image into the interior of buf, whose border the caller zeroed once (zero_borders):
+// every image of a call writes the same interior, so the border stays zero.
 template <typename T>
-void forward_generic(const Conv2dParams& p, const T* input, const T* weight, const T* bias, T* output) {
-  const Dims d = dims_of(p);
-  const int64_t col_size = d.pointwise ? 0 : d.Kg * d.HoWo;
-  const int nt = image_threads(p, d);
-  T* cols = scratch<T>(kScratchCols, static_cast<size_t>(nt * col_size));
-#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
-  for (int64_t n = 0; n < p.N; ++n) {
-    T* col = cols + thread_id() * col_size;
-    for (int64_t g = 0; g < p.groups; ++g) {
-      const T* x = input + (n * p.C_in + g * d.Cg) * d.HW;
-      T* y = output + (n * p.C_out + g * d.Mg) * d.HoWo;
-      const T* B = x;
-      if (!d.pointwise) {
-        im2col(x, d.geom, col);
-        B = col;
-      }
+const T* pad_image(const Padded& g, const T* x, T* buf) {
+  if (!g.copy()) return x;
+  for (int64_t c = 0; c < g.C; ++c)
+    for (int64_t h = 0; h < g.H; ++h) {
+      T* d = buf + (c * g.Hp + h + g.top) * g.Wp + g.left;
+      const T* s = x + (c * g.H + h) * g.W;
+      for (int64_t w = 0; w < g.W; ++w) d[w] = s[w];  // rows are short: an inline loop, not memcpy
+    }
+  return buf;
+}
+
+// `count` padded buffers of g.size() elements, zeroed (their borders stay zero across images).
+template <typename T>
+T* padded_buffers(const Padded& g, int count) {
+  const size_t n = static_cast<size_t>(count) * static_cast<size_t>(g.size());
+  T* bufs = scratch<T>(kScratchPadded, n);
+  if (n > 0) std::memset(bufs, 0, sizeof(T) * n);
+  return bufs;
+}
+
+// Tap offsets into a padded image: tap (c, kh, kw) -> c*Hp*Wp + kh*dh*Wp + kw*dw.
+void fill_tap_offsets(int64_t C, int64_t Hp, int64_t Wp, int64_t kH, int64_t kW, int64_t dh, int64_t dw, int64_t* off) {
+  for (int64_t c = 0; c < C; ++c)
+    for (int64_t kh = 0; kh < kH; ++kh)
+      for (int64_t kw = 0; kw < kW; ++kw) off[(c * kH + kh) * kW + kw] = c * Hp * Wp + kh * dh * Wp + kw * dw;
+}
+
+// The GEMM operand col(image) (or its transpose) over a padded image: output pixel q = (row,
+// column) of an Ho x Wo plane reads row * row_step + column * col_step past a tap's offset.
+// Rows that follow each other in memory form one run (no split at every row end).
+template <typename T>
+gemm_impl::Im2colSource<T> image_view(const T* xp, const int64_t* off, int64_t Ho, int64_t Wo, int64_t row_step,
+                                      int64_t col_step, bool transposed) {
+  if (row_step == Wo * col_step) return {xp, off, Ho * Wo, 0, col_step, transposed};
+  return {xp, off, Wo, row_step, col_step, transposed};
+}
+
+template <typename T>
+gemm_impl::Args<T> product(int64_t M, int64_t N, int64_t K, T beta, T* C, int64_t ldc) {
+  gemm_impl::Args<T> a{M, N, K, T(1), nullptr, 0, 0, nullptr, 0, 0, beta, C, ldc, 1};
+  return a;
+}
+
+// One implicit-GEMM convolution pass over a batch: for each image n and group g,
+//   out[n][g] (M x HoWo, row stride HoWo) = A_g (packed, M x K) x col(src[n][g]) + seed
+// where col reads a padded copy of src through the tap offsets. Used by the forward pass and the
+// stride-1 input gradient.
+template <typename T>
+struct ImplicitConv {
+  GemmIsa isa;
+  int64_t N, groups, M, K;
+  int64_t Ho, Wo, sh, sw;         // output plane and stride
+  Padded pad;                      // per group: C = channels of one group
+  int64_t src_image, src_group;    // element strides of the source
+  int64_t out_image, out_group;    // element strides of the output
+  const T* packed;                 // groups x packed_size
+  int64_t packed_size;
+  const int64_t* off;
+  const T* bias;                   // per output channel (g*M + m), or null
+};
+
+template <typename T>
+void run_implicit(const ImplicitConv<T>& c, const T* src, T* out, int nt) {
+  const int64_t HoWo = c.Ho * c.Wo, per_thread = c.pad.size();
+  T* bufs = padded_buffers<T>(c.pad, nt);
+#pragma omp parallel for num_threads(nt) schedule(dynamic, 1) if (nt > 1)
+  for (int64_t n = 0; n < c.N; ++n) {
+    T* buf = bufs + thread_id() * per_thread;
+    for (int64_t g = 0; g < c.groups; ++g) {
+      const T* xp = pad_image(c.pad, src + n * c.src_image + g * c.src_group, buf);
+      const gemm_impl::Im2colSource<T> view = image_view(xp, c.off, c.Ho, c.Wo, c.sh * c.pad.Wp, c.sw, false);
+      T* y = out + n * c.out_image + g * c.out_group;
       // Seeding C with the bias and using beta = 1 folds the bias add into the GEMM's C update.
       T beta = T(0);
-      if (bias != nullptr) {
-        for (int64_t m = 0; m < d.Mg; ++m) std::fill(y + m * d.HoWo, y + (m + 1) * d.HoWo, bias[g * d.Mg + m]);
+      if (c.bias != nullptr) {
+        for (int64_t m = 0; m < c.M; ++m) std::fill(y + m * HoWo, y + (m + 1) * HoWo, c.bias[g * c.M + m]);
         beta = T(1);
       }
-      gemm(d.Mg, d.HoWo, d.Kg, T(1), weight + g * d.Mg * d.Kg, d.Kg, 1, B, d.HoWo, 1, beta, y, d.HoWo, 1);
+      gemm_impl::Args<T> a = product<T>(c.M, HoWo, c.K, beta, y, HoWo);
+      a.A_packed = c.packed + g * c.packed_size;
+      a.B_im2col = &view;
+      gemm_ex(c.isa, a, nt == 1);
     }
   }
 }
 
 template <typename T>
-void backward_input_generic(const Conv2dParams& p, const T* grad_output, const T* weight, T* grad_input) {
+void forward_generic(const Conv2dParams& p, const T* input, const T* weight, const T* bias, T* output) {
   const Dims d = dims_of(p);
+  ImplicitConv<T> c;
+  c.isa = gemm_isa();
+  c.N = p.N, c.groups = p.groups, c.M = d.Mg, c.K = d.Kg;
+  c.Ho = p.out_h(), c.Wo = p.out_w(), c.sh = p.stride_h, c.sw = p.stride_w;
+  c.pad = {d.Cg, p.H, p.W, p.pad_h, p.pad_w, p.H + 2 * p.pad_h, p.W + 2 * p.pad_w};
+  c.src_image = p.C_in * d.HW, c.src_group = d.Cg * d.HW;
+  c.out_image = p.C_out * d.HoWo, c.out_group = d.Mg * d.HoWo;
+  c.packed_size = gemm_packed_a_size(c.isa, d.Mg, d.Kg);
+  T* packed = scratch<T>(kScratchPacked, static_cast<size_t>(p.groups * c.packed_size));
+  for (int64_t g = 0; g < p.groups; ++g)
+    gemm_pack_a(c.isa, d.Mg, d.Kg, weight + g * d.Mg * d.Kg, d.Kg, 1, packed + g * c.packed_size);
+  int64_t* off = scratch<int64_t>(kScratchOffsets, static_cast<size_t>(d.Kg));
+  fill_tap_offsets(d.Cg, c.pad.Hp, c.pad.Wp, p.kH, p.kW, p.dilation_h, p.dilation_w, off);
+  c.packed = packed, c.off = off, c.bias = bias;
+  run_implicit(c, input, output, image_threads_for(p, flops_of(p, d)));
+}
+
+// Stride 1 with (k-1)*d >= pad: the input gradient is a forward convolution of grad_output padded
+// by (k-1)*d - pad on each side, with W'[ci][(co, kh, kw)] = W[co][ci][kH-1-kh][kW-1-kw].
+template <typename T>
+bool backward_input_as_forward(const Conv2dParams& p, const T* grad_output, const T* weight, T* grad_input) {
+  if (p.stride_h != 1 || p.stride_w != 1) return false;
+  const int64_t top = (p.kH - 1) * p.dilation_h - p.pad_h, left = (p.kW - 1) * p.dilation_w - p.pad_w;
+  if (top < 0 || left < 0) return false;
+  const Dims d = dims_of(p);
+  const int64_t Ho = p.out_h(), Wo = p.out_w(), taps = p.kH * p.kW, Kt = d.Mg * taps;
+  ImplicitConv<T> c;
+  c.isa = gemm_isa();
+  c.N = p.N, c.groups = p.groups, c.M = d.Cg, c.K = Kt;
+  c.Ho = p.H, c.Wo = p.W, c.sh = 1, c.sw = 1;
+  c.pad = {d.Mg, Ho, Wo, top, left, Ho + 2 * top, Wo + 2 * left};
+  c.src_image = p.C_out * d.HoWo, c.src_group = d.Mg * d.HoWo;
+  c.out_image = p.C_in * d.HW, c.out_group = d.Cg * d.HW;
+  c.packed_size = gemm_packed_a_size(c.isa, d.Cg, Kt);
+  // The flipped, transposed weights of one group, then packed (the copy is small next to the
+  // batch's work).
+  T* flipped = scratch<T>(kScratchCols, static_cast<size_t>(d.Cg * Kt));
+  T* packed = scratch<T>(kScratchPacked, static_cast<size_t>(p.groups * c.packed_size));
+  for (int64_t g = 0; g < p.groups; ++g) {
+    const T* wg = weight + g * d.Mg * d.Kg;
+    for (int64_t ci = 0; ci < d.Cg; ++ci)
+      for (int64_t co = 0; co < d.Mg; ++co)
+        for (int64_t t = 0; t < taps; ++t) flipped[ci * Kt + co * taps + t] = wg[(co * d.Cg + ci) * taps + (taps - 1 - t)];
+    gemm_pack_a(c.isa, d.Cg, Kt, flipped, Kt, 1, packed + g * c.packed_size);
+  }
+  int64_t* off = scratch<int64_t>(kScratchOffsets, static_cast<size_t>(Kt));
+  fill_tap_offsets(d.Mg, c.pad.Hp, c.pad.Wp, p.kH, p.kW, p.dilation_h, p.dilation_w, off);
+  c.packed = packed, c.off = off, c.bias = nullptr;
+  run_implicit(c, grad_output, grad_input, image_threads_for(p, flops_of(p, d)));
+  return true;
+}
+
+template <typename T>
+void backward_input_generic(const Conv2dParams& p, const T* grad_output, const T* weight, T* grad_input) {
+  if (backward_input_as_forward(p, grad_output, weight, grad_input)) return;
+  // Strided (or over-padded) convolutions: col = W_g^T gout_g, then col2im. W_g^T is packed once.
+  const Dims d = dims_of(p);
+  const GemmIsa isa = gemm_isa();
   const int64_t col_size = d.pointwise ? 0 : d.Kg * d.HoWo;
-  const int nt = image_threads(p, d);
+  const int nt = image_threads_for(p, flops_of(p, d));
+  const int64_t psize = gemm_packed_a_size(isa, d.Kg, d.Mg);
+  T* packed = scratch<T>(kScratchPacked, static_cast<size_t>(p.groups * psize));
+  // W_g^T is W_g read with swapped strides: row k, column m at m*Kg + k.
+  for (int64_t g = 0; g < p.groups; ++g) gemm_pack_a(isa, d.Kg, d.Mg, weight + g * d.Mg * d.Kg, 1, d.Kg, packed + g * psize);
   T* cols = scratch<T>(kScratchCols, static_cast<size_t>(nt * col_size));
-#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
+#pragma omp parallel for num_threads(nt) schedule(dynamic, 1) if (nt > 1)
   for (int64_t n = 0; n < p.N; ++n) {
     T* col = cols + thread_id() * col_size;
     for (int64_t g = 0; g < p.groups; ++g) {
       const T* gy = grad_output + (n * p.C_out + g * d.Mg) * d.HoWo;
       T* gx = grad_input + (n * p.C_in + g * d.Cg) * d.HW;
-      const T* Wg = weight + g * d.Mg * d.Kg;
-      // W_g^T is W_g read with swapped strides: row k, column m at m*Kg + k.
-      if (d.pointwise) {
-        gemm(d.Kg, d.HoWo, d.Mg, T(1), Wg, 1, d.Kg, gy, d.HoWo, 1, T(0), gx, d.HoWo, 1);
-      } else {
-        gemm(d.Kg, d.HoWo, d.Mg, T(1), Wg, 1, d.Kg, gy, d.HoWo, 1, T(0), col, d.HoWo, 1);
-        col2im(col, d.geom, gx);
-      }
+      gemm_impl::Args<T> a = product<T>(d.Kg, d.HoWo, d.Mg, T(0), d.pointwise ? gx : col, d.HoWo);
+      a.A_packed = packed + g * psize;
+      a.B = gy, a.rsb = d.HoWo, a.csb = 1;
+      gemm_ex(isa, a, nt == 1);
+      if (!d.pointwise) col2im(col, d.geom, gx);
     }
   }
 }
+
+}  // namespace
+
+// grad_weight[i] += partials[c][i] for chunks c = 1 .. nchunks-1 in order: each element is the same
+// chain of adds whatever the thread count. Blocks of elements run in parallel; inside a block the
+// chunks are streamed one after the other (sequential reads, vectorized adds).
+template <typename T>
+void sum_chunk_partials(T* grad_weight, const T* partials, int64_t nchunks, int64_t wsize) {
+  if (nchunks <= 1) return;
+  constexpr int64_t kBlock = 2048;
+  const int64_t blocks = (wsize + kBlock - 1) / kBlock;
+  const bool par = cpu::worth_parallel(wsize * (nchunks - 1)) && blocks > 1;
+#pragma omp parallel for schedule(static) if (par)
+  for (int64_t b = 0; b < blocks; ++b) {
+    T* g = grad_weight + b * kBlock;
+    const int64_t n = std::min(kBlock, wsize - b * kBlock);
+    for (int64_t c = 1; c < nchunks; ++c) {
+      const T* part = partials + (c - 1) * wsize + b * kBlock;
+      for (int64_t i = 0; i < n; ++i) g[i] += part[i];
+    }
+  }
+}
+template void sum_chunk_partials<float>(float*, const float*, int64_t, int64_t);
+template void sum_chunk_partials<double>(double*, const double*, int64_t, int64_t);
+
+namespace {
 
 // Number of image chunks for backward_weight: as many as useful for up to 16 threads, fewer when
 // the per-chunk copies of grad_weight would pass ~16 MB. Depends only on the shape.
@@ -167,62 +335,60 @@ void backward_weight_generic(const Conv2dParams& p, const T* input, const T* gra
     std::fill(grad_weight, grad_weight + wsize, T(0));
     return;
   }
+  const GemmIsa isa = gemm_isa();
   const int64_t nchunks = weight_chunks(p, sizeof(T));
-  const int64_t col_size = d.pointwise ? 0 : d.Kg * d.HoWo;
+  const Padded pad{d.Cg, p.H, p.W, p.pad_h, p.pad_w, p.H + 2 * p.pad_h, p.W + 2 * p.pad_w};
   int nt = cpu::max_threads();
   if (nt <= 1 || cpu::in_parallel() || !cpu::worth_parallel(flops_of(p, d)) || nchunks < nt) nt = 1;
-  T* cols = scratch<T>(kScratchCols, static_cast<size_t>(nt * col_size));
+  const int64_t per_thread = pad.size();
+  T* bufs = padded_buffers<T>(pad, nt);
+  int64_t* off = scratch<int64_t>(kScratchOffsets, static_cast<size_t>(d.Kg));
+  fill_tap_offsets(d.Cg, pad.Hp, pad.Wp, p.kH, p.kW, p.dilation_h, p.dilation_w, off);
   // Chunk 0 accumulates straight into grad_weight; chunks 1.. into these copies.
   T* partials = scratch<T>(kScratchPartials, static_cast<size_t>((nchunks - 1) * wsize));
-#pragma omp parallel for num_threads(nt) schedule(static, 1) if (nt > 1)
+#pragma omp parallel for num_threads(nt) schedule(dynamic, 1) if (nt > 1)
   for (int64_t c = 0; c < nchunks; ++c) {
-    T* col = cols + thread_id() * col_size;
+    T* buf = bufs + thread_id() * per_thread;
     T* gw = c == 0 ? grad_weight : partials + (c - 1) * wsize;
     const int64_t n0 = c * p.N / nchunks, n1 = (c + 1) * p.N / nchunks;
     for (int64_t n = n0; n < n1; ++n) {
       const T beta = n == n0 ? T(0) : T(1);
       for (int64_t g = 0; g < p.groups; ++g) {
-        const T* x = input + (n * p.C_in + g * d.Cg) * d.HW;
-        const T* gy = grad_output + (n * p.C_out + g * d.Mg) * d.HoWo;
-        const T* B = x;
-        if (!d.pointwise) {
-          im2col(x, d.geom, col);
-          B = col;
-        }
-        // col^T: row s (output pixel), column k at k*HoWo + s.
-        gemm(d.Mg, d.Kg, d.HoWo, T(1), gy, d.HoWo, 1, B, 1, d.HoWo, beta, gw + g * d.Mg * d.Kg, d.Kg, 1);
+        const T* xp = pad_image(pad, input + (n * p.C_in + g * d.Cg) * d.HW, buf);
+        // col^T: row s (output pixel), column k (tap) at off[k] + pos(s).
+        const gemm_impl::Im2colSource<T> view =
+            image_view(xp, off, p.out_h(), p.out_w(), p.stride_h * pad.Wp, p.stride_w, true);
+        gemm_impl::Args<T> a = product<T>(d.Mg, d.Kg, d.HoWo, beta, gw + g * d.Mg * d.Kg, d.Kg);
+        a.A = grad_output + (n * p.C_out + g * d.Mg) * d.HoWo, a.rsa = d.HoWo, a.csa = 1;
+        a.B_im2col = &view;
+        gemm_ex(isa, a, nt == 1);
       }
     }
   }
-  if (nchunks > 1) {
-    const bool par = cpu::worth_parallel(wsize * (nchunks - 1));
-#pragma omp parallel for schedule(static) if (par)
-    for (int64_t i = 0; i < wsize; ++i) {
-      T acc = grad_weight[i];
-      for (int64_t c = 1; c < nchunks; ++c) acc += partials[(c - 1) * wsize + i];
-      grad_weight[i] = acc;
-    }
-  }
+  sum_chunk_partials(grad_weight, partials, nchunks, wsize);
 }
 
 template <typename T>
 void backward_bias_impl(const Conv2dParams& p, const T* grad_output, T* grad_bias) {
   const int64_t HoWo = p.out_h() * p.out_w();
   const bool par = cpu::worth_parallel(p.N * p.C_out * HoWo) && p.C_out > 1;
-  // One channel per iteration, images in order, 8 fixed lanes within a plane: the same sums
-  // whatever the thread count, and the lanes let the compiler vectorize without -ffast-math.
+  // One channel per iteration, images in order, 32 fixed lanes within a plane: the same sums
+  // whatever the thread count, and the lanes let the compiler vectorize without -ffast-math
+  // (32 = 8 independent SSE chains, enough to hide the add latency).
+  constexpr int L = 32;
 #pragma omp parallel for schedule(static) if (par)
   for (int64_t co = 0; co < p.C_out; ++co) {
     T total = T(0);
     for (int64_t n = 0; n < p.N; ++n) {
       const T* g = grad_output + (n * p.C_out + co) * HoWo;
-      T lane[8] = {};
+      T lane[L] = {};
       int64_t s = 0;
-      for (; s + 8 <= HoWo; s += 8)
-        for (int l = 0; l < 8; ++l) lane[l] += g[s + l];
-      T plane = ((lane[0] + lane[1]) + (lane[2] + lane[3])) + ((lane[4] + lane[5]) + (lane[6] + lane[7]));
-      for (; s < HoWo; ++s) plane += g[s];
-      total += plane;
+      for (; s + L <= HoWo; s += L)
+        for (int l = 0; l < L; ++l) lane[l] += g[s + l];
+      for (int l = 0; s + l < HoWo; ++l) lane[l] += g[s + l];
+      for (int w = L / 2; w >= 1; w /= 2)  // fixed pairwise tree
+        for (int l = 0; l < w; ++l) lane[l] += lane[l + w];
+      total += lane[0];
     }
     grad_bias[co] = total;
   }
@@ -232,7 +398,9 @@ void backward_bias_impl(const Conv2dParams& p, const T* grad_output, T* grad_bia
 
 void conv2d_forward(const Conv2dParams& p, const float* input, const float* weight, const float* bias,
                     float* output) {
-  if (cpu::use_avx2() && conv2d_forward_direct_avx2(p, input, weight, bias, output)) return;
+  if (cpu::use_avx512() ? conv2d_forward_direct_avx512(p, input, weight, bias, output)
+                        : cpu::use_avx2() && conv2d_forward_direct_avx2(p, input, weight, bias, output))
+    return;
   forward_generic(p, input, weight, bias, output);
 }
 void conv2d_forward(const Conv2dParams& p, const double* input, const double* weight,
@@ -242,7 +410,9 @@ void conv2d_forward(const Conv2dParams& p, const double* input, const double* we
 
 void conv2d_backward_input(const Conv2dParams& p, const float* grad_output, const float* weight,
                            float* grad_input) {
-  if (cpu::use_avx2() && conv2d_backward_input_direct_avx2(p, grad_output, weight, grad_input)) return;
+  if (cpu::use_avx512() ? conv2d_backward_input_direct_avx512(p, grad_output, weight, grad_input)
+                        : cpu::use_avx2() && conv2d_backward_input_direct_avx2(p, grad_output, weight, grad_input))
+    return;
   backward_input_generic(p, grad_output, weight, grad_input);
 }
 void conv2d_backward_input(const Conv2dParams& p, const double* grad_output, const double* weight,
@@ -252,7 +422,9 @@ void conv2d_backward_input(const Conv2dParams& p, const double* grad_output, con
 
 void conv2d_backward_weight(const Conv2dParams& p, const float* input, const float* grad_output,
                             float* grad_weight) {
-  if (cpu::use_avx2() && conv2d_backward_weight_direct_avx2(p, input, grad_output, grad_weight)) return;
+  if (cpu::use_avx512() ? conv2d_backward_weight_direct_avx512(p, input, grad_output, grad_weight)
+                        : cpu::use_avx2() && conv2d_backward_weight_direct_avx2(p, input, grad_output, grad_weight))
+    return;
   backward_weight_generic(p, input, grad_output, grad_weight);
 }
 void conv2d_backward_weight(const Conv2dParams& p, const double* input, const double* grad_output,

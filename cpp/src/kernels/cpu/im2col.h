@@ -34,7 +34,14 @@ void col2im(const T* col, const Im2colGeom& g, T* x);
 // step. Call it outside parallel regions and hand slices to the threads (an allocation failure
 // then throws std::bad_alloc to the caller instead of terminating inside OpenMP). The pointer is
 // valid until the next call with the same slot on the same thread.
-enum ScratchSlot { kScratchCols = 0, kScratchPartials = 1, kScratchPadded = 2, kScratchSlots = 3 };
+enum ScratchSlot {
+  kScratchCols = 0,
+  kScratchPartials = 1,
+  kScratchPadded = 2,
+  kScratchPacked = 3,
+  kScratchOffsets = 4,
+  kScratchSlots = 5
+};
 void* scratch_bytes(ScratchSlot slot, size_t bytes);
 
 template <typename T>

@@ -2,8 +2,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <vector>
 
-#include "kernels/cpu/parallel.h"
 #include "kernels/cpu/softmax.h"
 
 namespace ember::kernels {
@@ -78,13 +78,12 @@ void ce_prob_row(const CrossEntropyRows<T>& a, int64_t i, T* loss, T* rw, T* e, 
 template <typename T>
 void cross_entropy_forward(const CrossEntropyRows<T>& a, T* loss, T* row_weight, T* e, T* inv_s) {
   const T W = class_weight_sum(a);
-#pragma omp parallel for schedule(static) if (cpu::worth_parallel(a.N * a.C * 8))
-  for (int64_t i = 0; i < a.N; ++i) {
+  for_each_row(a.N, a.N * a.C * 8, [&](int64_t i) {
     if (a.index)
       ce_index_row(a, i, W, loss, row_weight, e, inv_s);
     else
       ce_prob_row(a, i, loss, row_weight, e, inv_s);
-  }
+  });
 }
 
 template <typename T>
@@ -93,8 +92,7 @@ void cross_entropy_backward(const CrossEntropyRows<T>& a, const T* e, const T* i
   const int64_t C = a.C;
   const T W = class_weight_sum(a);
   const T eps = a.smoothing, eps_c = a.smoothing / static_cast<T>(C);
-#pragma omp parallel for schedule(static) if (cpu::worth_parallel(a.N * C * 2))
-  for (int64_t i = 0; i < a.N; ++i) {
+  for_each_row(a.N, a.N * C * 2, [&](int64_t i) {
     const T k = coef[i * coef_stride];
     const T* er = e + i * C;
     T* g = gx + i * C;
@@ -102,7 +100,7 @@ void cross_entropy_backward(const CrossEntropyRows<T>& a, const T* e, const T* i
       const int64_t y = a.index[i];
       if (y == a.ignore_index) {
         std::fill(g, g + C, T(0));
-        continue;
+        return;
       }
       const T wy = a.weight ? a.weight[y] : T(1);
       const T S = (T(1) - eps) * wy + eps_c * W;
@@ -123,15 +121,14 @@ void cross_entropy_backward(const CrossEntropyRows<T>& a, const T* e, const T* i
       const T b = S * inv_s[i];
       for (int64_t c = 0; c < C; ++c) g[c] = k * (b * er[c] - prob_q(a, tr, c));
     }
-  }
+  });
 }
 
 template <typename T>
 void cross_entropy_target_backward(const CrossEntropyRows<T>& a, const T* inv_s, const T* coef, int64_t coef_stride,
                                    T* gt) {
   const int64_t C = a.C;
-#pragma omp parallel for schedule(static) if (cpu::worth_parallel(a.N * C * 2))
-  for (int64_t i = 0; i < a.N; ++i) {
+  for_each_row(a.N, a.N * C * 2, [&](int64_t i) {
     const T* xr = a.x + i * C;
     const T m = row_max(xr, C);
     const T logs = -std::log(inv_s[i]);
@@ -140,7 +137,7 @@ void cross_entropy_target_backward(const CrossEntropyRows<T>& a, const T* inv_s,
       const T w = a.weight ? a.weight[c] : T(1);
       gt[i * C + c] = k * w * (logs - (xr[c] - m));  // -log_softmax = logs - (x - m)
     }
-  }
+  });
 }
 
 template <typename T>
@@ -174,8 +171,7 @@ void nll_backward(const int64_t* target, const T* weight, int64_t N, int64_t C, 
 template <typename T>
 void multi_margin_forward(const T* x, const int64_t* target, const T* weight, int64_t N, int64_t C, int p, T margin,
                           T* loss) {
-#pragma omp parallel for schedule(static) if (cpu::worth_parallel(N * C * 2))
-  for (int64_t i = 0; i < N; ++i) {
+  for_each_row(N, N * C * 2, [&](int64_t i) {
     const T* xr = x + i * C;
     const int64_t y = target[i];
     T s = 0;
@@ -185,14 +181,13 @@ void multi_margin_forward(const T* x, const int64_t* target, const T* weight, in
       if (z > 0) s += p == 1 ? z : z * z;
     }
     loss[i] = s * (weight ? weight[y] : T(1)) / static_cast<T>(C);
-  }
+  });
 }
 
 template <typename T>
 void multi_margin_backward(const T* x, const int64_t* target, const T* weight, int64_t N, int64_t C, int p, T margin,
                            const T* coef, int64_t coef_stride, T* gx) {
-#pragma omp parallel for schedule(static) if (cpu::worth_parallel(N * C * 2))
-  for (int64_t i = 0; i < N; ++i) {
+  for_each_row(N, N * C * 2, [&](int64_t i) {
     const T* xr = x + i * C;
     T* g = gx + i * C;
     const int64_t y = target[i];
@@ -209,22 +204,29 @@ void multi_margin_backward(const T* x, const int64_t* target, const T* weight, i
       }
     }
     g[y] = gy;
-  }
+  });
 }
 
 template <typename T>
 T ordered_sum(const T* v, int64_t n) {
+  // fixed 4096-element blocks, each summed with 8 interleaved partials, then the block sums in
+  // order: the bits depend on n only, never on how the blocks were spread over threads
   constexpr int64_t kBlock = 4096;
-  T total = 0;
-  for (int64_t b = 0; b < n; b += kBlock) {
-    const int64_t e = std::min(n, b + kBlock);
+  const int64_t nb = (n + kBlock - 1) / kBlock;
+  auto block = [v, n](int64_t b) {
+    const int64_t e = std::min(n, (b + 1) * kBlock);
     T acc[8] = {};
-    int64_t i = b;
+    int64_t i = b * kBlock;
     for (; i + 8 <= e; i += 8)
       for (int k = 0; k < 8; ++k) acc[k] += v[i + k];
     for (; i < e; ++i) acc[0] += v[i];
-    total += ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
-  }
+    return ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+  };
+  if (nb <= 1) return nb == 1 ? block(0) : T(0);
+  std::vector<T> partial(static_cast<size_t>(nb));
+  for_each_row(nb, n, [&](int64_t b) { partial[b] = block(b); });
+  T total = 0;
+  for (T p : partial) total += p;
   return total;
 }
 

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <vector>
 
 #include "kernels/cpu/parallel.h"
 
@@ -56,10 +57,107 @@ void grad_sums(const T* dy, const T* x, int64_t n, double mean, double& s_dy, do
   s_dyx += (b[0] + b[1]) + (b[2] + b[3]);
 }
 
+// [N, C] inputs (S == 1, BatchNorm1d after a Linear): a channel is a strided column, so the
+// per-channel loops above would touch one element per cache line. These walk rows instead, a
+// block of channels per work item, rows in order within it (still one fixed order per channel).
+constexpr int64_t kChanBlock = 64;
+
+inline int64_t chan_blocks(int64_t C) { return (C + kChanBlock - 1) / kChanBlock; }
+
+template <typename T>
+void stats_rows(const T* x, int64_t N, int64_t C, T* mean, T* var) {
+  const int64_t nb = chan_blocks(C);
+#pragma omp parallel for schedule(static) if (nb > 1 && cpu::worth_parallel(N * C))
+  for (int64_t b = 0; b < nb; ++b) {
+    const int64_t c0 = b * kChanBlock, w = std::min(C, c0 + kChanBlock) - c0;
+    double s[kChanBlock] = {}, q[kChanBlock] = {};
+    for (int64_t n = 0; n < N; ++n) {
+      const T* row = x + n * C + c0;
+      for (int64_t j = 0; j < w; ++j) s[j] += static_cast<double>(row[j]);
+    }
+    for (int64_t j = 0; j < w; ++j) s[j] = N > 0 ? s[j] / static_cast<double>(N) : 0.0;
+    for (int64_t n = 0; n < N; ++n) {
+      const T* row = x + n * C + c0;
+      for (int64_t j = 0; j < w; ++j) {
+        const double d = static_cast<double>(row[j]) - s[j];
+        q[j] += d * d;
+      }
+    }
+    for (int64_t j = 0; j < w; ++j) {
+      mean[c0 + j] = static_cast<T>(s[j]);
+      var[c0 + j] = static_cast<T>(N > 0 ? q[j] / static_cast<double>(N) : 0.0);
+    }
+  }
+}
+
+template <typename T>
+void apply_rows(const T* x, int64_t N, int64_t C, const T* mean, const T* invstd, const T* w, const T* b, T* y) {
+  std::vector<T> scale(C), shift(C);
+  for (int64_t c = 0; c < C; ++c) {
+    scale[c] = invstd[c] * (w ? w[c] : T(1));
+    shift[c] = b ? b[c] : T(0);
+  }
+  const T* sc = scale.data();
+  const T* sh = shift.data();
+#pragma omp parallel for schedule(static) if (N > 1 && cpu::worth_parallel(N * C))
+  for (int64_t n = 0; n < N; ++n) {
+    const T* xr = x + n * C;
+    T* yr = y + n * C;
+    for (int64_t c = 0; c < C; ++c) yr[c] = (xr[c] - mean[c]) * sc[c] + sh[c];
+  }
+}
+
+template <typename T>
+void backward_rows(const T* dy, const T* x, int64_t N, int64_t C, const T* mean, const T* invstd, const T* w,
+                   bool batch_stats, T* gx, T* gw, T* gb) {
+  const int64_t nb = chan_blocks(C);
+  const bool need_sums = gw || gb || (gx && batch_stats);
+#pragma omp parallel for schedule(static) if (nb > 1 && cpu::worth_parallel(N * C))
+  for (int64_t b = 0; b < nb; ++b) {
+    const int64_t c0 = b * kChanBlock, width = std::min(C, c0 + kChanBlock) - c0;
+    double s_dy[kChanBlock] = {}, s_dyx[kChanBlock] = {};
+    if (need_sums)
+      for (int64_t n = 0; n < N; ++n) {
+        const T* g = dy + n * C + c0;
+        const T* xr = x + n * C + c0;
+        for (int64_t j = 0; j < width; ++j) {
+          const double gd = static_cast<double>(g[j]);
+          s_dy[j] += gd;
+          s_dyx[j] += gd * (static_cast<double>(xr[j]) - static_cast<double>(mean[c0 + j]));
+        }
+      }
+    T kt[kChanBlock], at[kChanBlock], dt[kChanBlock], mt[kChanBlock];
+    for (int64_t j = 0; j < width; ++j) {
+      const int64_t c = c0 + j;
+      const double is = static_cast<double>(invstd[c]);
+      if (gw) gw[c] = static_cast<T>(s_dyx[j] * is);
+      if (gb) gb[c] = static_cast<T>(s_dy[j]);
+      const double k = (w ? static_cast<double>(w[c]) : 1.0) * is;
+      double a = 0, d = 0;
+      if (batch_stats && N > 0) {
+        a = -k * (s_dyx[j] / static_cast<double>(N)) * is * is;
+        d = -k * (s_dy[j] / static_cast<double>(N));
+      }
+      kt[j] = static_cast<T>(k), at[j] = static_cast<T>(a), dt[j] = static_cast<T>(d), mt[j] = mean[c];
+    }
+    if (!gx) continue;
+    for (int64_t n = 0; n < N; ++n) {
+      const T* g = dy + n * C + c0;
+      const T* xr = x + n * C + c0;
+      T* o = gx + n * C + c0;
+      if (batch_stats)
+        for (int64_t j = 0; j < width; ++j) o[j] = kt[j] * g[j] + at[j] * (xr[j] - mt[j]) + dt[j];
+      else  // running statistics: x is not needed (and may not be given)
+        for (int64_t j = 0; j < width; ++j) o[j] = kt[j] * g[j];
+    }
+  }
+}
+
 }  // namespace
 
 template <typename T>
 void batch_norm_stats(const T* x, int64_t N, int64_t C, int64_t S, T* mean, T* var) {
+  if (S == 1) return stats_rows(x, N, C, mean, var);
   const double count = static_cast<double>(N * S);
   const bool par = C > 1 && cpu::worth_parallel(N * C * S);
 #pragma omp parallel for schedule(static) if (par)
@@ -77,6 +175,7 @@ void batch_norm_stats(const T* x, int64_t N, int64_t C, int64_t S, T* mean, T* v
 template <typename T>
 void batch_norm_apply(const T* x, int64_t N, int64_t C, int64_t S, const T* mean, const T* invstd, const T* w,
                       const T* b, T* y) {
+  if (S == 1) return apply_rows(x, N, C, mean, invstd, w, b, y);
   const bool par = cpu::worth_parallel(N * C * S);
 #pragma omp parallel for schedule(static) if (par)
   for (int64_t pl = 0; pl < N * C; ++pl) {
@@ -93,6 +192,7 @@ void batch_norm_apply(const T* x, int64_t N, int64_t C, int64_t S, const T* mean
 template <typename T>
 void batch_norm_backward(const T* dy, const T* x, int64_t N, int64_t C, int64_t S, const T* mean, const T* invstd,
                          const T* w, bool batch_stats, T* gx, T* gw, T* gb) {
+  if (S == 1) return backward_rows(dy, x, N, C, mean, invstd, w, batch_stats, gx, gw, gb);
   const double count = static_cast<double>(N * S);
   const bool par = C > 1 && cpu::worth_parallel(N * C * S);
 #pragma omp parallel for schedule(static) if (par)
@@ -118,7 +218,10 @@ void batch_norm_backward(const T* dy, const T* x, int64_t N, int64_t C, int64_t 
       const T* g = dy + (n * C + c) * S;
       const T* xp = x + (n * C + c) * S;
       T* o = gx + (n * C + c) * S;
-      for (int64_t s = 0; s < S; ++s) o[s] = kt * g[s] + at * (xp[s] - mt) + dt;
+      if (batch_stats)
+        for (int64_t s = 0; s < S; ++s) o[s] = kt * g[s] + at * (xp[s] - mt) + dt;
+      else  // running statistics: x is not needed (and may not be given)
+        for (int64_t s = 0; s < S; ++s) o[s] = kt * g[s];
     }
   }
 }

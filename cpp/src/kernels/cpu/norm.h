@@ -26,6 +26,7 @@ void batch_norm_apply(const T* x, int64_t N, int64_t C, int64_t S, const T* mean
 // of x and gx gets torch's closed form
 //   gx = w invstd (dy - mean(dy) - xhat mean(dy xhat)),  xhat = (x - mean) invstd;
 // otherwise (running statistics) gx = w invstd dy. gw = sum(dy xhat), gb = sum(dy) per channel.
+// x is read only for gw or for gx with batch_stats (it may be any readable array otherwise).
 template <typename T>
 void batch_norm_backward(const T* dy, const T* x, int64_t N, int64_t C, int64_t S, const T* mean, const T* invstd,
                          const T* w, bool batch_stats, T* gx, T* gw, T* gb);

@@ -28,7 +28,9 @@
 // - Rounding: where torch's CPU kernels fuse a multiply-add (add with alpha, lerp, addcmul), so
 //   do we (std::fma), and nowhere else. Checked over 50 steps of every option combination against
 //   torch 2.13 (float32): SGD gives torch's bits exactly on every path, and Adam, AdamW and Adagrad
-//   give exactly the bits of torch's fused=True kernels. torch's default (for-loop) and foreach
+//   give exactly the bits of torch's fused=True kernels (for Adam/AdamW: in the vector loop;
+//   torch finishes the last numel % 8 elements of a tensor with a scalar loop that now and then
+//   rounds one ulp differently, see tests/test_optim.py::test_bitwise_on_same_gradients). torch's default (for-loop) and foreach
 //   paths differ from us only through their float sqrt, which is not correctly rounded (one value
 //   in five is one ulp off): about one ulp per step, and after 50 steps a gap far below float32's
 //   own error against a float64 run.

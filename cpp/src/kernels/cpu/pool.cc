@@ -6,10 +6,17 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <type_traits>
 
+#include "kernels/cpu/cpu_features.h"
 #include "kernels/cpu/parallel.h"
 
 namespace ember::kernels {
+
+// pool_avx2.cc: one plane of the 2x2 stride-2 float32 max pool and its backward.
+void max_pool2x2_plane_avx2(const float* x, int64_t W, int64_t Ho, int64_t Wo, float* y, int64_t* idx);
+void max_pool2x2_plane_backward_avx2(const float* gy, const int64_t* idx, int64_t H, int64_t W, int64_t Ho,
+                                     int64_t Wo, float* gx);
 
 int64_t pool_output_size(int64_t in, int64_t kernel, int64_t stride, int64_t pad, int64_t dilation,
                          bool ceil_mode) {
@@ -102,6 +109,13 @@ void max_plane_2x2_backward(const T* gy, const int64_t* idx, int64_t H, int64_t 
   if (2 * Ho < H) std::memset(gx + (H - 1) * W, 0, sizeof(T) * W);
 }
 
+// The AVX2 loops of pool_avx2.cc take the 2x2 case for float32 (their indices are built in
+// 32-bit lanes, hence the plane-size limit).
+template <typename T>
+bool use_avx2_2x2(const Pool2dParams& p) {
+  return std::is_same_v<T, float> && cpu::use_avx2() && p.H * p.W < (int64_t(1) << 31);
+}
+
 template <typename T>
 void max_plane(const Pool2dParams& p, const T* x, int64_t Ho, int64_t Wo, T* y, int64_t* idx) {
   for (int64_t oh = 0; oh < Ho; ++oh) {
@@ -132,9 +146,16 @@ template <typename T>
 void max_forward(const Pool2dParams& p, const T* input, T* output, int64_t* indices) {
   const int64_t Ho = p.out_h(), Wo = p.out_w(), planes = p.N * p.C, HW = p.H * p.W;
   const bool fast = is_2x2(p);
+  const bool vec = fast && use_avx2_2x2<T>(p);
   const bool par = cpu::worth_parallel(planes * Ho * Wo * p.kH * p.kW);
 #pragma omp parallel for schedule(static) if (par)
   for (int64_t pl = 0; pl < planes; ++pl) {
+    if constexpr (std::is_same_v<T, float>) {
+      if (vec) {
+        max_pool2x2_plane_avx2(input + pl * HW, p.W, Ho, Wo, output + pl * Ho * Wo, indices + pl * Ho * Wo);
+        continue;
+      }
+    }
     if (fast)
       max_plane_2x2(input + pl * HW, p.W, Ho, Wo, output + pl * Ho * Wo, indices + pl * Ho * Wo);
     else
@@ -146,12 +167,19 @@ template <typename T>
 void max_backward(const Pool2dParams& p, const T* grad_output, const int64_t* indices, T* grad_input) {
   const int64_t Ho = p.out_h(), Wo = p.out_w(), planes = p.N * p.C, HW = p.H * p.W, HoWo = Ho * Wo;
   const bool fast = is_2x2(p);
+  const bool vec = fast && use_avx2_2x2<T>(p);
   const bool par = cpu::worth_parallel(planes * (HW + HoWo));
 #pragma omp parallel for schedule(static) if (par)
   for (int64_t pl = 0; pl < planes; ++pl) {
     T* gx = grad_input + pl * HW;
     const T* gy = grad_output + pl * HoWo;
     const int64_t* id = indices + pl * HoWo;
+    if constexpr (std::is_same_v<T, float>) {
+      if (vec) {
+        max_pool2x2_plane_backward_avx2(gy, id, p.H, p.W, Ho, Wo, gx);
+        continue;
+      }
+    }
     if (fast) {
       max_plane_2x2_backward(gy, id, p.H, p.W, Ho, Wo, gx);
       continue;
@@ -243,6 +271,18 @@ void adaptive_forward(int64_t N, int64_t C, int64_t H, int64_t W, int64_t Ho, in
   for (int64_t pl = 0; pl < planes; ++pl) {
     const T* x = input + pl * H * W;
     T* y = output + pl * Ho * Wo;
+    if (Ho == 1 && Wo == 1) {
+      // Global average (the head of most CNNs): one long sum, in 8 fixed lanes so the compiler
+      // vectorizes it without -ffast-math; a single running sum is one add per 3-4 cycles.
+      T lane[8] = {};
+      int64_t i = 0;
+      for (; i + 8 <= H * W; i += 8)
+        for (int l = 0; l < 8; ++l) lane[l] += x[i + l];
+      T sum = ((lane[0] + lane[1]) + (lane[2] + lane[3])) + ((lane[4] + lane[5]) + (lane[6] + lane[7]));
+      for (; i < H * W; ++i) sum += x[i];
+      y[0] = sum / T(H * W);
+      continue;
+    }
     for (int64_t oh = 0; oh < Ho; ++oh) {
       const int64_t h0 = adaptive_start(oh, Ho, H), h1 = adaptive_end(oh, Ho, H);
       for (int64_t ow = 0; ow < Wo; ++ow) {

@@ -11,17 +11,37 @@
 
 #include <cstdint>
 
+#include "kernels/cpu/parallel.h"
+
 namespace ember::kernels {
 
-// y = softmax(x) (or log_softmax when `log`) along R.
-template <typename T>
-void softmax_forward(const T* x, T* y, int64_t outer, int64_t R, int64_t inner, bool log);
+// Runs body(i) for i in [0, n), in parallel when `work` (elementary operations in all) is worth
+// it. The serial case never enters an OpenMP region: even one with if(false) costs ~1.5 us, more
+// than a whole (64, 10) softmax.
+template <typename Body>
+void for_each_row(int64_t n, int64_t work, const Body& body) {
+  if (!cpu::worth_parallel(work)) {
+    for (int64_t i = 0; i < n; ++i) body(i);
+    return;
+  }
+#pragma omp parallel for schedule(static)
+  for (int64_t i = 0; i < n; ++i) body(i);
+}
 
-// Given y = the forward output and g = dL/dy:
-//   softmax:     gx = y * (g - sum_R(g * y))
-//   log_softmax: gx = g - exp(y) * sum_R(g)
+// y = softmax(x) (or log_softmax when `log`) along R. For log_softmax, when e is not null, also
+// keeps e = exp(x - max) [outer, R, inner] and inv_s = 1 / sum_R(e) [outer, inner]: the
+// backward then needs no exp (softmax = e * inv_s).
 template <typename T>
-void softmax_backward(const T* y, const T* g, T* gx, int64_t outer, int64_t R, int64_t inner, bool log);
+void softmax_forward(const T* x, T* y, int64_t outer, int64_t R, int64_t inner, bool log, T* e = nullptr,
+                     T* inv_s = nullptr);
+
+// softmax backward from its output y: gx = y * (g - sum_R(g * y)).
+template <typename T>
+void softmax_backward(const T* y, const T* g, T* gx, int64_t outer, int64_t R, int64_t inner);
+
+// log_softmax backward from what the forward kept: gx = g - e * inv_s * sum_R(g).
+template <typename T>
+void log_softmax_backward(const T* e, const T* inv_s, const T* g, T* gx, int64_t outer, int64_t R, int64_t inner);
 
 // --- row primitives (contiguous rows of n values) ----------------------------------------------
 // Max of the row; NaN need not propagate (a NaN row still ends NaN through row_exp_sum).

@@ -11,15 +11,16 @@
 namespace ember::kernels::avx2 {
 namespace {
 
-// exp(x) for x <= 88 (callers pass x - rowmax <= 0). Below -87.34 the result is flushed to 0
-// (the exact value would be subnormal) so 2^n never underflows its exponent field; -inf gives
-// 0 and NaN stays NaN.
+// exp(x) for x <= 0, the only arguments softmax passes (x - rowmax). Below -87.34 the result is
+// flushed to 0 (the exact value would be subnormal) so 2^n never underflows its exponent field;
+// -inf gives 0. NaN stays NaN: it flows through the polynomial and fails the < lo test.
+// n = round(x / ln2) comes from adding 1.5 * 2^23 + 127: the sum's low mantissa bits are then
+// n + 127, i.e. the biased exponent of 2^n, already in place after a shift by 23.
 inline __m256 exp256(__m256 x) {
-  const __m256 hi = _mm256_set1_ps(88.0f), lo = _mm256_set1_ps(-87.33654f);
-  const __m256 xc = _mm256_min_ps(x, hi);
-  const __m256 n = _mm256_round_ps(_mm256_mul_ps(xc, _mm256_set1_ps(1.44269504088896341f)),
-                                   _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-  __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), xc);
+  const __m256 lo = _mm256_set1_ps(-87.33654f), magic = _mm256_set1_ps(12582912.0f + 127.0f);
+  const __m256 z = _mm256_fmadd_ps(x, _mm256_set1_ps(1.44269504088896341f), magic);
+  const __m256 n = _mm256_sub_ps(z, magic);
+  __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), x);
   r = _mm256_fnmadd_ps(n, _mm256_set1_ps(-2.12194440e-4f), r);
   __m256 p = _mm256_set1_ps(1.9875691500e-4f);
   p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.3981999507e-3f));
@@ -28,10 +29,9 @@ inline __m256 exp256(__m256 x) {
   p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.6666665459e-1f));
   p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(5.0000001201e-1f));
   p = _mm256_fmadd_ps(p, _mm256_mul_ps(r, r), _mm256_add_ps(r, _mm256_set1_ps(1.0f)));
-  const __m256i e = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
+  const __m256i e = _mm256_slli_epi32(_mm256_castps_si256(z), 23);
   __m256 res = _mm256_mul_ps(p, _mm256_castsi256_ps(e));
-  res = _mm256_andnot_ps(_mm256_cmp_ps(x, lo, _CMP_LT_OQ), res);
-  return _mm256_blendv_ps(res, x, _mm256_cmp_ps(x, x, _CMP_UNORD_Q));
+  return _mm256_andnot_ps(_mm256_cmp_ps(x, lo, _CMP_LT_OQ), res);
 }
 
 inline __m256i tail_mask(int64_t rem) {
@@ -109,18 +109,6 @@ void exp_inplace(float* y, int64_t n) {
   if (i < n) {
     const __m256i mask = tail_mask(n - i);
     _mm256_maskstore_ps(y + i, mask, exp256(_mm256_maskload_ps(y + i, mask)));
-  }
-}
-
-void log_softmax_backward_row(const float* y, const float* g, float* gx, int64_t n, float gsum) {
-  const __m256 gs = _mm256_set1_ps(gsum);
-  int64_t i = 0;
-  for (; i + 8 <= n; i += 8)
-    _mm256_storeu_ps(gx + i, _mm256_fnmadd_ps(exp256(_mm256_loadu_ps(y + i)), gs, _mm256_loadu_ps(g + i)));
-  if (i < n) {
-    const __m256i mask = tail_mask(n - i);
-    const __m256 r = _mm256_fnmadd_ps(exp256(_mm256_maskload_ps(y + i, mask)), gs, _mm256_maskload_ps(g + i, mask));
-    _mm256_maskstore_ps(gx + i, mask, r);
   }
 }
 

@@ -10,9 +10,7 @@ namespace ember::kernels::avx2 {
 float row_max(const float* x, int64_t n);
 // sum exp(x - shift), storing each exp into e when e is not null; x - shift <= 0 expected.
 float row_exp_sum(const float* x, float shift, float* e, int64_t n);
-// y[i] = exp(y[i]) for y <= 0 (used by the strided softmax; larger inputs are clamped at 88).
+// y[i] = exp(y[i]) for y <= 0 (used by the strided softmax).
 void exp_inplace(float* y, int64_t n);
-// gx = g - exp(y) * gsum (log_softmax backward; y <= 0).
-void log_softmax_backward_row(const float* y, const float* g, float* gx, int64_t n, float gsum);
 
 }  // namespace ember::kernels::avx2

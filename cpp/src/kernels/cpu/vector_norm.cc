@@ -110,7 +110,10 @@ template <typename T>
 void clamp_inplace(int64_t num_tensors, T* const* data, const int64_t* numels, T lo, T hi) {
   for_each_chunk(make_chunks(num_tensors, numels), 1, [&](int64_t, const Chunk& ch) {
     T* x = data[ch.tensor];
-    for (int64_t i = ch.begin; i < ch.end; ++i) x[i] = x[i] < lo ? lo : (x[i] > hi ? hi : x[i]);
+    for (int64_t i = ch.begin; i < ch.end; ++i) {
+      const T y = x[i] < lo ? lo : x[i];  // clamp_min, then clamp_max, as torch: hi wins if lo > hi
+      x[i] = y > hi ? hi : y;
+    }
   });
 }
 

@@ -28,7 +28,8 @@ void norm_reduce(int64_t num_tensors, const T* const* data, const int64_t* numel
 template <typename T>
 void scale_inplace(int64_t num_tensors, T* const* data, const int64_t* numels, T scale);
 
-// x[i] = clamp(x[i], lo, hi) for every element of every buffer; NaN stays NaN.
+// x[i] = min(max(x[i], lo), hi) for every element of every buffer (hi when lo > hi, like torch's
+// clamp_min_ then clamp_max_); NaN stays NaN.
 template <typename T>
 void clamp_inplace(int64_t num_tensors, T* const* data, const int64_t* numels, T lo, T hi);
 

@@ -27,6 +27,13 @@ struct Avx2Kernel {
   static void pack_b(int64_t n, int64_t kc, const T* b, int64_t rsb, int64_t csb, T* dst) {
     pack_b_nr(n, kc, b, rsb, csb, dst);
   }
+  static constexpr bool kImageRows = false;  // B from an image is always packed
+  static constexpr int64_t VW = S::W;
+  static void copy_vw(T* dst, const T* src) { copy_vw_y(dst, src); }
+  static void copy_run(T* dst, const T* src, int64_t len) { copy_run_y(dst, src, len); }
+  static void gather_t(T* dst, int64_t ld, const T* const* src, int64_t n, int64_t len) {
+    gather_t_y(dst, ld, src, n, len);
+  }
 };
 
 // Cache blocking for Zen3 (32 KiB L1d, 512 KiB L2 per core, 32 MiB L3): a KC x NR B micro-panel
@@ -44,6 +51,13 @@ using DgemmKernel = Avx2Kernel<F64, 72, 256, 4080>;
 
 void run_avx2(const Args<float>& p, int threads) { run_blocked<SgemmKernel>(p, threads); }
 void run_avx2(const Args<double>& p, int threads) { run_blocked<DgemmKernel>(p, threads); }
+int64_t packed_a_size_avx2(int64_t M, int64_t K) { return packed_a_size<SgemmKernel>(M, K); }
+void pack_a_avx2(int64_t M, int64_t K, const float* A, int64_t rsa, int64_t csa, float* dst) {
+  pack_a_all<SgemmKernel>(M, K, A, rsa, csa, dst);
+}
+void pack_a_avx2(int64_t M, int64_t K, const double* A, int64_t rsa, int64_t csa, double* dst) {
+  pack_a_all<DgemmKernel>(M, K, A, rsa, csa, dst);
+}
 
 }  // namespace ember::kernels::gemm_impl
 
@@ -52,6 +66,13 @@ void run_avx2(const Args<double>& p, int threads) { run_blocked<DgemmKernel>(p, 
 namespace ember::kernels::gemm_impl {
 void run_avx2(const Args<float>& p, int threads) { run_generic(p, threads); }
 void run_avx2(const Args<double>& p, int threads) { run_generic(p, threads); }
+int64_t packed_a_size_avx2(int64_t M, int64_t K) { return packed_a_size_generic(M, K); }
+void pack_a_avx2(int64_t M, int64_t K, const float* A, int64_t rsa, int64_t csa, float* dst) {
+  pack_a_generic(M, K, A, rsa, csa, dst);
+}
+void pack_a_avx2(int64_t M, int64_t K, const double* A, int64_t rsa, int64_t csa, double* dst) {
+  pack_a_generic(M, K, A, rsa, csa, dst);
+}
 }  // namespace ember::kernels::gemm_impl
 
 #endif

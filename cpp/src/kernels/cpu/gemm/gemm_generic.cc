@@ -48,6 +48,13 @@ struct GenericKernel {
   static void pack_b(int64_t n, int64_t kc, const T* b, int64_t rsb, int64_t csb, T* dst) {
     pack_b_panel_plain<kNR>(n, kc, b, rsb, csb, dst);
   }
+  static constexpr bool kImageRows = false;  // B from an image is always packed
+  static constexpr int64_t VW = kNR;
+  static void copy_vw(T* dst, const T* src) { copy_run_plain(dst, src, kNR); }
+  static void copy_run(T* dst, const T* src, int64_t len) { copy_run_plain(dst, src, len); }
+  static void gather_t(T* dst, int64_t ld, const T* const* src, int64_t n, int64_t len) {
+    gather_t_plain(dst, ld, src, n, len);
+  }
 };
 
 using SgemmKernel = GenericKernel<float, 4, 8, 144, 256, 4080>;
@@ -57,5 +64,12 @@ using DgemmKernel = GenericKernel<double, 4, 8, 72, 256, 4080>;
 
 void run_generic(const Args<float>& p, int threads) { run_blocked<SgemmKernel>(p, threads); }
 void run_generic(const Args<double>& p, int threads) { run_blocked<DgemmKernel>(p, threads); }
+int64_t packed_a_size_generic(int64_t M, int64_t K) { return packed_a_size<SgemmKernel>(M, K); }
+void pack_a_generic(int64_t M, int64_t K, const float* A, int64_t rsa, int64_t csa, float* dst) {
+  pack_a_all<SgemmKernel>(M, K, A, rsa, csa, dst);
+}
+void pack_a_generic(int64_t M, int64_t K, const double* A, int64_t rsa, int64_t csa, double* dst) {
+  pack_a_all<DgemmKernel>(M, K, A, rsa, csa, dst);
+}
 
 }  // namespace ember::kernels::gemm_impl

@@ -52,7 +52,7 @@ inline void store6(float* p, __m256 v) {
   _mm_storel_pi(reinterpret_cast<__m64*>(p + 4), _mm256_extractf128_ps(v, 1));
 }
 
-void pack_a6(int64_t m, int64_t kc, const float* a, int64_t rsa, int64_t csa, float* dst) {
+inline void pack_a6(int64_t m, int64_t kc, const float* a, int64_t rsa, int64_t csa, float* dst) {
   if (m == 6 && csa == 1) {
     // Row-major A: 8 k at a time, 6 rows (plus 2 don't-care rows) transposed in registers.
     // Each 8-wide store spills 2 lanes into the next k's slot, which the next store overwrites;
@@ -82,7 +82,7 @@ void pack_a6(int64_t m, int64_t kc, const float* a, int64_t rsa, int64_t csa, fl
   }
 }
 
-void pack_a6(int64_t m, int64_t kc, const double* a, int64_t rsa, int64_t csa, double* dst) {
+inline void pack_a6(int64_t m, int64_t kc, const double* a, int64_t rsa, int64_t csa, double* dst) {
   if (m == 6 && csa == 1) {
     // Row-major A: 4 k at a time; rows 0-3 by a 4 x 4 transpose, rows 4-5 by 2-lane unpacks.
     int64_t k = 0;
@@ -113,7 +113,7 @@ void pack_a6(int64_t m, int64_t kc, const double* a, int64_t rsa, int64_t csa, d
   }
 }
 
-void pack_b16(int64_t n, int64_t kc, const float* b, int64_t rsb, int64_t csb, float* dst) {
+inline void pack_b16(int64_t n, int64_t kc, const float* b, int64_t rsb, int64_t csb, float* dst) {
   if (n == 16 && rsb == 1) {
     // Column-major B: 8 k x 8 columns at a time, transposed in registers.
     int64_t k = 0;
@@ -131,7 +131,7 @@ void pack_b16(int64_t n, int64_t kc, const float* b, int64_t rsb, int64_t csb, f
   }
 }
 
-void pack_b8(int64_t n, int64_t kc, const double* b, int64_t rsb, int64_t csb, double* dst) {
+inline void pack_b8(int64_t n, int64_t kc, const double* b, int64_t rsb, int64_t csb, double* dst) {
   if (n == 8 && rsb == 1) {
     int64_t k = 0;
     for (; k + 4 <= kc; k += 4)
@@ -146,6 +146,50 @@ void pack_b8(int64_t n, int64_t kc, const double* b, int64_t rsb, int64_t csb, d
   } else {
     pack_b_panel_plain<8>(n, kc, b, rsb, csb, dst);
   }
+}
+
+inline void copy_vw_y(float* dst, const float* src) { _mm256_storeu_ps(dst, _mm256_loadu_ps(src)); }
+inline void copy_vw_y(double* dst, const double* src) { _mm256_storeu_pd(dst, _mm256_loadu_pd(src)); }
+
+// dst[t] = src[t] for t < len: 8 (4) at a time, the rest one by one.
+inline void copy_run_y(float* dst, const float* src, int64_t len) {
+  int64_t t = 0;
+  for (; t + 8 <= len; t += 8) _mm256_storeu_ps(dst + t, _mm256_loadu_ps(src + t));
+  for (; t < len; ++t) dst[t] = src[t];
+}
+
+inline void copy_run_y(double* dst, const double* src, int64_t len) {
+  int64_t t = 0;
+  for (; t + 4 <= len; t += 4) _mm256_storeu_pd(dst + t, _mm256_loadu_pd(src + t));
+  for (; t < len; ++t) dst[t] = src[t];
+}
+
+// dst[t*ld + j] = src[j][t] for t < len, j < n: 8 x 8 (4 x 4) blocks transposed in registers,
+// the ragged edges element by element.
+inline void gather_t_y(float* dst, int64_t ld, const float* const* src, int64_t n, int64_t len) {
+  const int64_t n8 = n / 8 * 8, len8 = len / 8 * 8;
+  for (int64_t t = 0; t < len8; t += 8)
+    for (int64_t h = 0; h < n8; h += 8) {
+      __m256 r[8];
+      for (int j = 0; j < 8; ++j) r[j] = _mm256_loadu_ps(src[h + j] + t);
+      transpose8x8(r);
+      for (int i = 0; i < 8; ++i) _mm256_storeu_ps(dst + (t + i) * ld + h, r[i]);
+    }
+  for (int64_t t = 0; t < len; ++t)
+    for (int64_t j = t < len8 ? n8 : 0; j < n; ++j) dst[t * ld + j] = src[j][t];
+}
+
+inline void gather_t_y(double* dst, int64_t ld, const double* const* src, int64_t n, int64_t len) {
+  const int64_t n4 = n / 4 * 4, len4 = len / 4 * 4;
+  for (int64_t t = 0; t < len4; t += 4)
+    for (int64_t h = 0; h < n4; h += 4) {
+      __m256d r[4];
+      for (int j = 0; j < 4; ++j) r[j] = _mm256_loadu_pd(src[h + j] + t);
+      transpose4x4(r);
+      for (int i = 0; i < 4; ++i) _mm256_storeu_pd(dst + (t + i) * ld + h, r[i]);
+    }
+  for (int64_t t = 0; t < len; ++t)
+    for (int64_t j = t < len4 ? n4 : 0; j < n; ++j) dst[t * ld + j] = src[j][t];
 }
 
 inline void pack_b_nr(int64_t n, int64_t kc, const float* b, int64_t rsb, int64_t csb, float* dst) {
