@@ -159,7 +159,8 @@ class TransformerEncoderLayer(Module):
 class TransformerEncoder(Module):
     """A stack of num_layers copies of encoder_layer (each with its own weights), optional final norm."""
 
-    def __init__(self, encoder_layer, num_layers, norm=None):
+    def __init__(self, encoder_layer, num_layers, norm=None, enable_nested_tensor=True, mask_check=True):
+        # enable_nested_tensor / mask_check tune torch's inference fast path; accepted and unused
         super().__init__()
         from .containers import ModuleList
 

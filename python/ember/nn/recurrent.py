@@ -76,6 +76,9 @@ class RNNBase(Module):
         for w in self.parameters():
             init.uniform_(w, -stdv, stdv)
 
+    def flatten_parameters(self):
+        """torch compacts cuDNN weights here; ember reads the parameters where they are: a no-op."""
+
     def _run(self, input, hx, cx):
         return _rnn.rnn(self.mode, input, hx, cx, self._flat_weights, self.bias, self.num_layers, self.dropout,
                         self.training, self.bidirectional, self.batch_first)
