@@ -15,6 +15,26 @@ import sys
 import time
 
 
+def _default_wait_policy():
+    """On a busy machine spinning OpenMP workers stall everyone's 2-thread runs; sleep instead.
+
+    Must run before ember or torch load libgomp (it reads the variable once), which is why every
+    benchmark imports this module first. Leaves an explicit OMP_WAIT_POLICY alone. ember and torch
+    share one libgomp in a process, so both get the same policy.
+    """
+    try:
+        busy = os.getloadavg()[0] > (os.cpu_count() or 1)
+    except OSError:
+        busy = False
+    if busy and "OMP_WAIT_POLICY" not in os.environ:
+        os.environ["OMP_WAIT_POLICY"] = "PASSIVE"
+        return "PASSIVE (set by the benchmark: load average above the core count)"
+    return os.environ.get("OMP_WAIT_POLICY", "(unset)")
+
+
+WAIT_POLICY = _default_wait_policy()
+
+
 def try_import_torch():
     try:
         import torch
@@ -152,7 +172,11 @@ def print_environment():
     torch = try_import_torch()
     import numpy
 
-    print(f"ember {getattr(ember, '__version__', '?')}, numpy {numpy.__version__}, "
-          f"torch {torch.__version__ if torch else 'not installed'}; "
-          f"OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY', '(unset)')}, cpus={os.cpu_count()}")
+    isa = ember._C._cpu_isa() if hasattr(ember._C, "_cpu_isa") else "?"
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    print(f"ember {getattr(ember, '__version__', '?')} ({isa} kernels), numpy {numpy.__version__}, "
+          f"torch {torch.__version__ if torch else 'not installed'}; cpus={os.cpu_count()}, "
+          f"load average {load:.1f}; OMP_WAIT_POLICY={WAIT_POLICY}")
     print(numpy_thread_note())
+    if load > (os.cpu_count() or 1):
+        print("note: the machine is busy; 2-thread rows depend on when the second core was free")

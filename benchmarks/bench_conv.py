@@ -13,6 +13,7 @@ the last two.
 """
 from __future__ import annotations
 
+import _common  # noqa: F401  (first: sets the OpenMP wait policy before ember/torch load)
 import numpy as np
 
 import ember

@@ -11,6 +11,7 @@ Targets (issue 3): float32 squares >= 0.9x numpy, MLP shapes >= 1.0x torch.
 """
 from __future__ import annotations
 
+import _common  # noqa: F401  (first: sets the OpenMP wait policy before ember/torch load)
 import numpy as np
 
 import ember

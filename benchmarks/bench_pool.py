@@ -11,6 +11,7 @@ Target (issue 3): max_pool2d 2x2 forward+backward >= 1.0x torch.
 """
 from __future__ import annotations
 
+import _common  # noqa: F401  (first: sets the OpenMP wait policy before ember/torch load)
 import numpy as np
 
 import ember

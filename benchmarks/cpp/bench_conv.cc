@@ -1,10 +1,9 @@
 // Conv2d and max-pool kernel timings: GFLOP/s of forward, backward-input, backward-weight (with
-// the bias gradient) and the three together, for the six shapes of the convolution issue at
-// batch 64, with 1 and 2 threads, median of repeats. Also the time of im2col (forward and
-// backward-weight re-gather) and col2im alone over the batch, to show how much of each pass is
-// data movement rather than GEMM.
+// the bias gradient) and the three together (also as % of the machine's FMA peak, measured at
+// start-up for the vector width the kernels use), for the six shapes of the convolution issue at
+// batch 64, with 1 and 2 threads, median of repeats.
 //
-//   bench_conv [--reps R] [--threads 1,2] [--shape i] [--no-pool] [--generic] [--min]
+//   bench_conv [--reps R] [--threads 1,2] [--shape i] [--no-pool] [--generic | --avx2] [--min]
 //
 // --min reports the fastest repeat instead of the median: on a machine shared with other jobs
 // the median of a 2-thread run mostly measures the neighbours.
@@ -21,9 +20,9 @@
 #include <omp.h>
 #endif
 
+#include "bench_util.h"
 #include "kernels/cpu/conv.h"
 #include "kernels/cpu/cpu_features.h"
-#include "kernels/cpu/im2col.h"
 #include "kernels/cpu/pool.h"
 
 using namespace ember::kernels;
@@ -39,6 +38,7 @@ void set_threads(int n) {
 }
 
 bool g_use_min = false;
+double g_peak[3] = {0, 0, 0};  // FMA peak (GFLOP/s) for 1 and 2 threads, index = thread count
 
 template <typename F>
 double median_seconds(F&& f, int reps) {
@@ -76,10 +76,6 @@ void bench_conv_shape(const Shape& s, const std::vector<int>& threads, int reps,
   std::vector<float> y(gy.size()), gx(x.size()), gw(w.size()), gb(b.size());
   const double flop = 2.0 * p.N * p.C_out * Ho * Wo * p.C_in * p.kH * p.kW;
 
-  // im2col / col2im alone, parallel over images like the conv drivers.
-  const Im2colGeom geom{p.C_in, p.H, p.W, p.kH, p.kW, 1, 1, p.pad_h, p.pad_w, 1, 1, Ho, Wo};
-  const int64_t col_size = p.C_in * p.kH * p.kW * Ho * Wo;
-
   for (int nt : threads) {
     set_threads(nt);
     const double tf = median_seconds([&] { conv2d_forward(p, x.data(), w.data(), b.data(), y.data()); }, reps);
@@ -90,27 +86,13 @@ void bench_conv_shape(const Shape& s, const std::vector<int>& threads, int reps,
           conv2d_backward_bias(p, gy.data(), gb.data());
         },
         reps);
-    std::vector<float> cols(static_cast<size_t>(nt) * col_size);
-    const double t_im2col = median_seconds(
-        [&] {
-#pragma omp parallel for num_threads(nt) schedule(static)
-          for (int64_t n = 0; n < p.N; ++n)
-            im2col(x.data() + n * p.C_in * p.H * p.W, geom, cols.data() + omp_get_thread_num() * col_size);
-        },
-        reps);
-    const double t_col2im = median_seconds(
-        [&] {
-#pragma omp parallel for num_threads(nt) schedule(static)
-          for (int64_t n = 0; n < p.N; ++n)
-            col2im(cols.data() + omp_get_thread_num() * col_size, geom, gx.data() + n * p.C_in * p.H * p.W);
-        },
-        reps);
     const double tt = tf + ti + tw;
+    const double peak = nt >= 1 && nt <= 2 ? g_peak[nt] : 0;
     std::printf("%4lld->%-4lld k%lld %2lldx%-2lld p%lld  %d thr | fwd %6.1f  bin %6.1f  bw %6.1f  total %6.1f GFLOP/s"
-                " | %7.2f ms | im2col %5.2f ms col2im %5.2f ms\n",
+                " %3.0f%% peak | %7.2f ms\n",
                 (long long)s.ci, (long long)s.co, (long long)s.k, (long long)s.hw, (long long)s.hw,
                 (long long)s.pad, nt, flop / tf * 1e-9, flop / ti * 1e-9, flop / tw * 1e-9, 3 * flop / tt * 1e-9,
-                tt * 1e3, t_im2col * 1e3, t_col2im * 1e3);
+                peak > 0 ? 100 * 3 * flop / tt * 1e-9 / peak : 0.0, tt * 1e3);
     std::fflush(stdout);
   }
 }
@@ -152,16 +134,29 @@ int main(int argc, char** argv) {
       g_use_min = true;
     } else if (!std::strcmp(argv[i], "--generic")) {
       ember::cpu::set_allow_avx2(false);
+    } else if (!std::strcmp(argv[i], "--avx2")) {
+      ember::cpu::set_allow_avx512(false);
     } else {
-      std::fprintf(stderr, "usage: %s [--reps R] [--threads 1,2] [--shape i] [--no-pool] [--generic] [--min]\n", argv[0]);
+      std::fprintf(stderr, "usage: %s [--reps R] [--threads 1,2] [--shape i] [--no-pool] [--generic|--avx2] [--min]\n", argv[0]);
       return 2;
     }
   }
   const Shape shapes[] = {{1, 6, 5, 28, 2},  {6, 16, 5, 14, 0},   {3, 32, 3, 32, 1},
                           {32, 64, 3, 16, 1}, {64, 64, 3, 32, 1}, {128, 128, 3, 16, 1}};
   std::mt19937 rng(7);
-  std::printf("conv2d float32, batch 64, %s of %d (avx2 paths %s)\n", g_use_min ? "min" : "median", reps,
-              ember::cpu::use_avx2() ? "on" : "off");
+  // The peak of the vector width the kernels use: 512-bit where the AVX-512 paths run.
+  const bool wide = ember::cpu::use_avx512();
+  for (int t = 1; t <= 2; ++t) g_peak[t] = ember::bench::measure_fma_peak_gflops(t, false, wide);
+  std::printf("FMA peak, float, %s vectors: %.1f / %.1f GFLOP/s (1 / 2 threads)\n", wide ? "512-bit" : "256-bit",
+              g_peak[1], g_peak[2]);
+  if (g_peak[2] < 1.5 * g_peak[1]) {
+    g_peak[2] = 2 * g_peak[1];
+    std::printf("note: the second core was busy during the 2-thread peak run; %%peak for 2 threads uses 2 x the "
+                "1-thread peak (%.1f)\n",
+                g_peak[2]);
+  }
+  std::printf("conv2d float32, batch 64, %s of %d, kernels: %s; %%peak = total GFLOP/s / FMA peak\n",
+              g_use_min ? "min" : "median", reps, ember::cpu::isa_name());
   for (int i = 0; i < 6; ++i)
     if (only_shape < 0 || only_shape == i) bench_conv_shape(shapes[i], threads, reps, rng);
   if (pool) bench_maxpool(threads, reps, rng);

@@ -5,7 +5,8 @@
 //   bench_gemm --quick    sgemm table only
 //
 // GFLOP/s = 2*M*N*K / median time. "% peak" divides by the register-only FMA peak measured at
-// start-up with the same thread count (bench_util.h). Transposed operands are views (swapped
+// start-up with the same thread count and vector width as the path (bench_util.h): 512-bit on
+// CPUs where the AVX-512 kernels run, else 256-bit. Transposed operands are views (swapped
 // strides), as the autograd engine passes them: X^T in dW = X^T dY, W^T in dX = dY W^T.
 #include <cstdio>
 #include <algorithm>
@@ -59,9 +60,11 @@ struct Operands {
 };
 
 // GFLOP/s from the median time and from the 10th-percentile time ("fast": what the code does
-// when the core is not being shared; on a busy machine the median mostly measures the queue).
+// when the core is not being shared; on a busy machine the median mostly measures the queue),
+// and per core from the median CPU time ("cpu": flops / CPU seconds of all threads, the rate of
+// a core while the code runs on it; immune to preemption).
 struct Rate {
-  double median, fast;
+  double median, fast, cpu;
 };
 
 // Enough repeats for ~0.3 s per measurement, at least 9.
@@ -73,14 +76,16 @@ Rate timed(Fn&& fn, double flops) {
   const double est = ember::bench::now_seconds() - t0;
   int reps = static_cast<int>(0.3 / (est > 1e-7 ? est : 1e-7));
   reps = reps < 9 ? 9 : (reps > 3000 ? 3000 : reps);
-  std::vector<double> t(reps);
-  for (double& x : t) {
-    const double s = ember::bench::now_seconds();
+  std::vector<double> t(reps), c(reps);
+  for (int r = 0; r < reps; ++r) {
+    const double s = ember::bench::now_seconds(), cs = ember::bench::cpu_seconds();
     fn();
-    x = ember::bench::now_seconds() - s;
+    t[r] = ember::bench::now_seconds() - s;
+    c[r] = ember::bench::cpu_seconds() - cs;
   }
   std::sort(t.begin(), t.end());
-  return {flops / t[t.size() / 2] * 1e-9, flops / t[t.size() / 10] * 1e-9};
+  std::sort(c.begin(), c.end());
+  return {flops / t[t.size() / 2] * 1e-9, flops / t[t.size() / 10] * 1e-9, flops / c[c.size() / 2] * 1e-9};
 }
 
 template <typename T>
@@ -98,13 +103,15 @@ Rate gflops(const Shape& s, int threads) {
 template <typename T>
 void table(const char* title, const std::vector<Shape>& shapes, const double peak[2]) {
   std::printf("\n%s\n", title);
-  std::printf("%-22s %5s %5s %5s | %8s %6s %8s | %8s %6s %8s | %5s\n", "shape", "M", "N", "K", "1t GF/s", "%peak",
-              "(fast)", "2t GF/s", "%peak", "(fast)", "2t/1t");
+  std::printf("%-22s %5s %5s %5s | %8s %6s %7s %6s | %8s %6s %7s %6s | %5s\n", "shape", "M", "N", "K", "1t GF/s",
+              "%peak", "(fast)", "cpu%", "2t GF/s", "%peak", "(fast)", "cpu%", "2t/1t");
   for (const Shape& s : shapes) {
     const Rate g1 = gflops<T>(s, 1), g2 = gflops<T>(s, 2);
-    std::printf("%-22s %5lld %5lld %5lld | %8.1f %5.0f%% %8.1f | %8.1f %5.0f%% %8.1f | %5.2f\n", s.name,
-                (long long)s.M, (long long)s.N, (long long)s.K, g1.median, 100 * g1.median / peak[0], g1.fast,
-                g2.median, 100 * g2.median / peak[1], g2.fast, g2.median / g1.median);
+    // cpu%: the per-core rate while running, of the 1-thread (one core) peak.
+    std::printf("%-22s %5lld %5lld %5lld | %8.1f %5.0f%% %7.1f %5.0f%% | %8.1f %5.0f%% %7.1f %5.0f%% | %5.2f\n",
+                s.name, (long long)s.M, (long long)s.N, (long long)s.K, g1.median, 100 * g1.median / peak[0],
+                g1.fast, 100 * g1.cpu / peak[0], g2.median, 100 * g2.median / peak[1], g2.fast,
+                100 * g2.cpu / peak[0], g2.median / g1.median);
     std::fflush(stdout);
   }
 }
@@ -135,28 +142,41 @@ void small_products() {
   }
 }
 
+// Register-only FMA peak for 1 and 2 threads on 256- or 512-bit vectors. When the 2-thread run
+// never had both cores (a shared machine), twice the 1-thread peak stands in (and says so).
+struct Peaks {
+  double f[2], d[2];
+};
+
+Peaks measure_peaks(bool wide512) {
+  Peaks p;
+  for (int t = 1; t <= 2; ++t) {
+    p.f[t - 1] = ember::bench::measure_fma_peak_gflops(t, false, wide512);
+    p.d[t - 1] = ember::bench::measure_fma_peak_gflops(t, true, wide512);
+  }
+  std::printf("FMA peak, %s vectors (register-only loop, best burst): float %.1f / %.1f GFLOP/s, double %.1f / "
+              "%.1f GFLOP/s (1 / 2 threads)\n",
+              wide512 ? "512-bit" : "256-bit", p.f[0], p.f[1], p.d[0], p.d[1]);
+  if (p.f[1] < 1.5 * p.f[0] || p.d[1] < 1.5 * p.d[0]) {
+    p.f[1] = 2 * p.f[0];
+    p.d[1] = 2 * p.d[0];
+    std::printf("note: the second core was busy during the 2-thread peak run; %%peak for 2 threads uses 2 x the "
+                "1-thread peak (float %.1f, double %.1f)\n",
+                p.f[1], p.d[1]);
+  }
+  return p;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   const bool quick = argc > 1 && std::strcmp(argv[1], "--quick") == 0;
-  double speak[2], dpeak[2];
-  for (int t = 1; t <= 2; ++t) {
-    speak[t - 1] = ember::bench::measure_fma_peak_gflops(t, false);
-    dpeak[t - 1] = ember::bench::measure_fma_peak_gflops(t, true);
-  }
-  std::printf("FMA peak (register-only loop, best burst): float %.1f / %.1f GFLOP/s, double %.1f / %.1f GFLOP/s"
-              " (1 / 2 threads); AVX2 path: %s\n",
-              speak[0], speak[1], dpeak[0], dpeak[1], ember::cpu::use_avx2() ? "yes" : "no");
-  // Two threads never both got a core during the peak bursts: the machine is shared. Take twice
-  // the one-thread peak as the two-core limit instead (and say so).
-  if (speak[1] < 1.5 * speak[0] || dpeak[1] < 1.5 * dpeak[0]) {
-    speak[1] = 2 * speak[0];
-    dpeak[1] = 2 * dpeak[0];
-    std::printf("note: the second core was busy during the 2-thread peak run; %%peak for 2 threads uses 2 x the "
-                "1-thread peak (float %.1f, double %.1f)\n",
-                speak[1], dpeak[1]);
-  }
-  std::printf("GF/s from the median time of >= 9 runs; (fast): from the 10th percentile\n");
+  const bool avx512 = ember::cpu::use_avx512();
+  std::printf("GEMM path: %s\n", ember::cpu::isa_name());
+  const Peaks best = measure_peaks(avx512);
+  std::printf("GF/s from the median time of >= 9 runs; (fast): from the 10th percentile; %%peak: of the FMA peak "
+              "of the vector width the path uses;\ncpu%%: flops / median CPU seconds of all threads, of the 1-core "
+              "peak (a core's rate while the code runs on it, immune to preemption)\n");
 
   const std::vector<Shape> sshapes = {
       {"square 256", 256, 256, 256, false, false},
@@ -173,7 +193,7 @@ int main(int argc, char** argv) {
       {"conv2 im2col", 16, 6400, 150, false, false},
       {"conv 64x784x64", 64, 784, 64, false, false},
   };
-  table<float>("sgemm (AVX2 path when available)", sshapes, speak);
+  table<float>("sgemm, best path", sshapes, best.f);
   if (quick) return 0;
 
   const std::vector<Shape> dshapes = {
@@ -182,15 +202,23 @@ int main(int argc, char** argv) {
       {"square 1024", 1024, 1024, 1024, false, false},
       {"fc1 fwd X.W", 64, 256, 784, false, false},
   };
-  table<double>("dgemm", dshapes, dpeak);
+  table<double>("dgemm, best path", dshapes, best.d);
 
-  ember::cpu::set_allow_avx2(false);
   const std::vector<Shape> gshapes = {
       {"square 512", 512, 512, 512, false, false},
       {"fc1 fwd X.W", 64, 256, 784, false, false},
   };
-  table<float>("sgemm, generic path (EMBER_CPU=generic); % of the AVX2 FMA peak", gshapes, speak);
-  table<double>("dgemm, generic path; % of the AVX2 FMA peak", gshapes, dpeak);
+  if (avx512) {
+    // The AVX2 kernels on the same machine, against the 256-bit peak (EMBER_CPU=avx2).
+    const Peaks p256 = measure_peaks(false);
+    ember::cpu::set_allow_avx512(false);
+    table<float>("sgemm, AVX2 path (EMBER_CPU=avx2); % of the 256-bit peak", gshapes, p256.f);
+    table<double>("dgemm, AVX2 path; % of the 256-bit peak", gshapes, p256.d);
+    ember::cpu::set_allow_avx512(true);
+  }
+  ember::cpu::set_allow_avx2(false);
+  table<float>("sgemm, generic path (EMBER_CPU=generic); % of the best path's peak", gshapes, best.f);
+  table<double>("dgemm, generic path; % of the best path's peak", gshapes, best.d);
   ember::cpu::set_allow_avx2(true);
 
   small_products();

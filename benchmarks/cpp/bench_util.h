@@ -1,7 +1,9 @@
 // Tiny shared helpers for the C++ benchmarks: robust timing and this machine's own FMA peak.
 //
 //   double median_seconds(fn, repeats)          -- one warm-up call, then the median of `repeats`
-//   double measure_fma_peak_gflops(threads, fp64) -- register-only FMA loop on `threads` threads
+//   double cpu_seconds()                         -- CPU time of the process (all threads)
+//   double measure_fma_peak_gflops(threads, fp64, wide512) -- register-only FMA loop on `threads`
+//                                                  threads, 256- or 512-bit vectors
 //
 // Figures on shared machines drift; medians and a peak measured in the same process make the
 // printed ratios comparable from run to run.
@@ -9,6 +11,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <ctime>
 #include <cstdint>
 #include <vector>
 
@@ -23,6 +26,16 @@ namespace ember::bench {
 
 inline double now_seconds() {
   return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+// CPU time of the whole process (all threads): the time its threads actually ran. A run that was
+// preempted on a shared machine takes longer in wall time but not in CPU time, so flops divided
+// by it show what the code does on a core it has (threads sleeping in a barrier do not count
+// with OMP_WAIT_POLICY=passive; spinning ones do).
+inline double cpu_seconds() {
+  timespec ts;
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + 1e-9 * static_cast<double>(ts.tv_nsec);
 }
 
 template <class Fn>
@@ -67,6 +80,34 @@ __attribute__((target("avx2,fma"))) inline double fma_loop_avx2(int64_t iters, b
   return 12.0 * 8 * 2 * static_cast<double>(iters);
 }
 
+// The same on 512-bit vectors (AVX-512F), for CPUs whose kernels use them.
+__attribute__((target("avx512f"))) inline double fma_loop_avx512(int64_t iters, bool fp64, double* sink) {
+  if (fp64) {
+    __m512d x[12];
+    const __m512d m = _mm512_set1_pd(0.999), a = _mm512_set1_pd(0.001);
+    for (int i = 0; i < 12; ++i) x[i] = _mm512_set1_pd(1.0 + i * 1e-3);
+    for (int64_t it = 0; it < iters; ++it)
+      for (int i = 0; i < 12; ++i) x[i] = _mm512_fmadd_pd(x[i], m, a);
+    alignas(64) double out[8];
+    __m512d s = x[0];
+    for (int i = 1; i < 12; ++i) s = _mm512_add_pd(s, x[i]);
+    _mm512_store_pd(out, s);
+    *sink += out[0];
+    return 12.0 * 8 * 2 * static_cast<double>(iters);
+  }
+  __m512 x[12];
+  const __m512 m = _mm512_set1_ps(0.999f), a = _mm512_set1_ps(0.001f);
+  for (int i = 0; i < 12; ++i) x[i] = _mm512_set1_ps(1.0f + i * 1e-3f);
+  for (int64_t it = 0; it < iters; ++it)
+    for (int i = 0; i < 12; ++i) x[i] = _mm512_fmadd_ps(x[i], m, a);
+  alignas(64) float out[16];
+  __m512 s = x[0];
+  for (int i = 1; i < 12; ++i) s = _mm512_add_ps(s, x[i]);
+  _mm512_store_ps(out, s);
+  *sink += out[0];
+  return 12.0 * 16 * 2 * static_cast<double>(iters);
+}
+
 inline bool cpu_has_avx2_fma() {
   __builtin_cpu_init();
   return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
@@ -94,9 +135,10 @@ double mul_add_loop_plain(int64_t iters, double* sink) {
 }  // namespace detail
 
 // Peak multiply-add throughput of `threads` threads (GFLOP/s, one FMA = 2 flops): each thread
-// runs a register-only loop. Many short bursts (~0.5 ms) and the best one is reported: on a
-// shared machine a long run mostly measures the scheduler, a short burst the core.
-inline double measure_fma_peak_gflops(int threads, bool fp64) {
+// runs a register-only loop on 256-bit vectors (wide512: 512-bit, the width ember's AVX-512
+// kernels use). Many short bursts (~0.5 ms) and the best one is reported: on a shared machine a
+// long run mostly measures the scheduler, a short burst the core.
+inline double measure_fma_peak_gflops(int threads, bool fp64, bool wide512 = false) {
   constexpr int64_t kIters = 20'000;  // x 12 FMAs: ~0.25 ms at 2 FMAs per cycle and 3 GHz
   constexpr int kBursts = 400;
   double best = 0, sink = 0;
@@ -106,7 +148,9 @@ inline double measure_fma_peak_gflops(int threads, bool fp64) {
 #pragma omp parallel num_threads(threads) reduction(+ : flops, sink)
     {
 #if defined(__x86_64__) || defined(__i386__)
-      if (detail::cpu_has_avx2_fma()) {
+      if (wide512) {
+        flops += detail::fma_loop_avx512(kIters, fp64, &sink);
+      } else if (detail::cpu_has_avx2_fma()) {
         flops += detail::fma_loop_avx2(kIters, fp64, &sink);
       } else
 #endif

@@ -131,6 +131,9 @@ Tensor masked_fill(const Tensor& a, const Tensor& mask, double value);
 // --- threads and random numbers ------------------------------------------------------------------
 void set_num_threads(int n);
 int get_num_threads();
+// The vector instruction set the CPU kernels use now: "avx512", "avx2" or "generic" (the best the
+// CPU has, capped by the environment variable EMBER_CPU=avx2 / generic).
+const char* cpu_isa();
 void manual_seed(uint64_t seed);
 
 }  // namespace ember

@@ -1,6 +1,7 @@
 #include <omp.h>
 
 #include "ember/ops.h"
+#include "kernels/cpu/cpu_features.h"
 
 namespace ember {
 
@@ -10,5 +11,7 @@ void set_num_threads(int n) {
 }
 
 int get_num_threads() { return omp_get_max_threads(); }
+
+const char* cpu_isa() { return cpu::isa_name(); }
 
 }  // namespace ember

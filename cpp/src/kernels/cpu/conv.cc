@@ -18,7 +18,8 @@
 // and the GEMM threads itself (its contract makes that thread-count independent too). Images are
 // handed out dynamically: on a shared machine a thread that loses its core does fewer of them.
 //
-// Small-channel float32 shapes with stride 1 go to direct AVX2 loops (conv_direct_avx2.cc).
+// Small-channel float32 shapes with stride 1 go to direct loops (conv_direct_impl.h, on AVX-512 or
+// AVX2 vectors).
 #include "kernels/cpu/conv.h"
 
 #include <algorithm>
@@ -63,6 +64,12 @@ bool conv2d_backward_input_direct_avx2(const Conv2dParams& p, const float* grad_
                                        const float* weight, float* grad_input);
 bool conv2d_backward_weight_direct_avx2(const Conv2dParams& p, const float* input,
                                         const float* grad_output, float* grad_weight);
+bool conv2d_forward_direct_avx512(const Conv2dParams& p, const float* input, const float* weight,
+                                  const float* bias, float* output);
+bool conv2d_backward_input_direct_avx512(const Conv2dParams& p, const float* grad_output,
+                                         const float* weight, float* grad_input);
+bool conv2d_backward_weight_direct_avx512(const Conv2dParams& p, const float* input,
+                                          const float* grad_output, float* grad_weight);
 
 template <typename T>
 void sum_chunk_partials(T* grad_weight, const T* partials, int64_t nchunks, int64_t wsize);
@@ -391,7 +398,9 @@ void backward_bias_impl(const Conv2dParams& p, const T* grad_output, T* grad_bia
 
 void conv2d_forward(const Conv2dParams& p, const float* input, const float* weight, const float* bias,
                     float* output) {
-  if (cpu::use_avx2() && conv2d_forward_direct_avx2(p, input, weight, bias, output)) return;
+  if (cpu::use_avx512() ? conv2d_forward_direct_avx512(p, input, weight, bias, output)
+                        : cpu::use_avx2() && conv2d_forward_direct_avx2(p, input, weight, bias, output))
+    return;
   forward_generic(p, input, weight, bias, output);
 }
 void conv2d_forward(const Conv2dParams& p, const double* input, const double* weight,
@@ -401,7 +410,9 @@ void conv2d_forward(const Conv2dParams& p, const double* input, const double* we
 
 void conv2d_backward_input(const Conv2dParams& p, const float* grad_output, const float* weight,
                            float* grad_input) {
-  if (cpu::use_avx2() && conv2d_backward_input_direct_avx2(p, grad_output, weight, grad_input)) return;
+  if (cpu::use_avx512() ? conv2d_backward_input_direct_avx512(p, grad_output, weight, grad_input)
+                        : cpu::use_avx2() && conv2d_backward_input_direct_avx2(p, grad_output, weight, grad_input))
+    return;
   backward_input_generic(p, grad_output, weight, grad_input);
 }
 void conv2d_backward_input(const Conv2dParams& p, const double* grad_output, const double* weight,
@@ -411,7 +422,9 @@ void conv2d_backward_input(const Conv2dParams& p, const double* grad_output, con
 
 void conv2d_backward_weight(const Conv2dParams& p, const float* input, const float* grad_output,
                             float* grad_weight) {
-  if (cpu::use_avx2() && conv2d_backward_weight_direct_avx2(p, input, grad_output, grad_weight)) return;
+  if (cpu::use_avx512() ? conv2d_backward_weight_direct_avx512(p, input, grad_output, grad_weight)
+                        : cpu::use_avx2() && conv2d_backward_weight_direct_avx2(p, input, grad_output, grad_weight))
+    return;
   backward_weight_generic(p, input, grad_output, grad_weight);
 }
 void conv2d_backward_weight(const Conv2dParams& p, const double* input, const double* grad_output,

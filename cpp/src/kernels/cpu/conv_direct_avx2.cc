@@ -1,426 +1,45 @@
-// Direct AVX2 convolution for stride-1 float32 convolutions with few channels (LeNet-like), where
-// im2col would copy each input element kH*kW times to feed a GEMM with a tiny M or K.
-//
-// Forward, as an "implicit GEMM": copy the image once into a zero-padded buffer xp[C][Hp][Wp] and
-// compute the output on the *wide* grid j = oh*Wp + ow, 0 <= ow < Wp (columns ow >= Wo are junk
-// and dropped). On that grid the "column matrix" row for tap k = (c, kh, kw) is just xp shifted
-// by off[k] = c*Hp*Wp + kh*dh*Wp + kw*dw, so a register-blocked GEMM micro-kernel can load it
-// straight from xp: MR output channels x NV*8 wide positions of accumulators, one broadcast weight
-// and NV vector loads per tap. No im2col, no packing of B, one copy of the input.
-//
-// Backward input (stride 1) is the same forward pass run on grad_output padded by
-// (k-1)*d - pad, with the weights transposed over channels and flipped in space.
-//
-// Backward weight: gW[co][k] = sum over images and pixels of gy[co][pixel] * xp[off[k] + pixel].
-// MR output channels x T taps of vector accumulators run over every pixel row of every image of
-// a chunk (masked loads for the row tail), then one horizontal sum per (co, k). Image chunks are
-// fixed by the shape and summed in chunk order, like the generic path, so the bits do not depend
-// on the thread count.
+// The direct small-channel convolution (conv_direct_impl.h) on 8-lane AVX2/FMA vectors (this file
+// is compiled with -mavx2 -mfma; conv.cc calls it only when cpu::use_avx2() is true).
 #include <immintrin.h>
 
-#include <algorithm>
-#include <cstring>
-
-#include "kernels/cpu/conv.h"
-#include "kernels/cpu/im2col.h"
-#include "kernels/cpu/parallel.h"
-
-// Every loop over register-block indices must be fully unrolled, or GCC keeps the accumulator
-// arrays in memory and the kernels become store-bound.
-#define EMBER_UNROLL _Pragma("GCC unroll 16")
+#include "kernels/cpu/conv_direct_impl.h"
 
 namespace ember::kernels {
-
-template <typename T>
-void sum_chunk_partials(T* grad_weight, const T* partials, int64_t nchunks, int64_t wsize);  // conv.cc
-
 namespace {
 
-inline int thread_id() {
-#ifdef _OPENMP
-  return omp_get_thread_num();
-#else
-  return 0;
-#endif
-}
-
-// ---- forward micro-kernel -------------------------------------------------------------------
-
-// dst[r*ldd + j] = sum_k wp[k*MR + r] * src[off[k] + j] for r < MR, j < NV*8.
-template <int MR, int NV>
-inline void fwd_tile(const float* src, const int64_t* off, int64_t K, const float* wp, float* dst, int64_t ldd) {
-  __m256 acc[MR][NV];
-  EMBER_UNROLL for (int r = 0; r < MR; ++r)
-    EMBER_UNROLL for (int v = 0; v < NV; ++v) acc[r][v] = _mm256_setzero_ps();
-  for (int64_t k = 0; k < K; ++k) {
-    const float* s = src + off[k];
-    __m256 b[NV];
-    EMBER_UNROLL for (int v = 0; v < NV; ++v) b[v] = _mm256_loadu_ps(s + 8 * v);
-    const float* w = wp + k * MR;
-    EMBER_UNROLL for (int r = 0; r < MR; ++r) {
-      const __m256 a = _mm256_broadcast_ss(w + r);
-      EMBER_UNROLL for (int v = 0; v < NV; ++v) acc[r][v] = _mm256_fmadd_ps(a, b[v], acc[r][v]);
-    }
+struct Ymm {
+  using V = __m256;
+  using M = __m256i;
+  static constexpr int W = 8, kRegs = 16;
+  static V zero() { return _mm256_setzero_ps(); }
+  static V load(const float* p) { return _mm256_loadu_ps(p); }
+  static void store(float* p, V v) { _mm256_storeu_ps(p, v); }
+  static V set1(float x) { return _mm256_set1_ps(x); }
+  static V fma(V a, V b, V c) { return _mm256_fmadd_ps(a, b, c); }
+  static M mask_for(int64_t n) {  // lanes < n
+    return _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(n)), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
   }
-  EMBER_UNROLL for (int r = 0; r < MR; ++r)
-    EMBER_UNROLL for (int v = 0; v < NV; ++v) _mm256_storeu_ps(dst + r * ldd + 8 * v, acc[r][v]);
-}
-
-// Vectors of positions per tile for a block of MR rows: ~12 accumulators, and wider tiles for
-// few rows so that each loaded vector still feeds a few FMAs.
-constexpr int nv_for(int mr) { return mr >= 5 ? 2 : (mr >= 3 ? 3 : (mr == 2 ? 4 : 6)); }
-
-// Only the (MR, NV) pairs whose accumulators + loads fit in 16 registers are instantiated;
-// run_wide never asks for another (NV comes from the largest block, smaller blocks fit too).
-template <int MR, int NV>
-inline void fwd_tile_fit(const float* src, const int64_t* off, int64_t K, const float* wp, float* dst, int64_t ldd) {
-  if constexpr (MR * NV + NV + 1 <= 16) fwd_tile<MR, NV>(src, off, K, wp, dst, ldd);
-}
-
-template <int NV>
-void fwd_tile_mr(int mr, const float* src, const int64_t* off, int64_t K, const float* wp, float* dst, int64_t ldd) {
-  switch (mr) {
-    case 1: fwd_tile_fit<1, NV>(src, off, K, wp, dst, ldd); break;
-    case 2: fwd_tile_fit<2, NV>(src, off, K, wp, dst, ldd); break;
-    case 3: fwd_tile_fit<3, NV>(src, off, K, wp, dst, ldd); break;
-    case 4: fwd_tile_fit<4, NV>(src, off, K, wp, dst, ldd); break;
-    case 5: fwd_tile_fit<5, NV>(src, off, K, wp, dst, ldd); break;
-    default: fwd_tile_fit<6, NV>(src, off, K, wp, dst, ldd); break;
+  static V maskz_load(M m, const float* p) { return _mm256_maskload_ps(p, m); }
+  static float hsum(V v) {
+    const __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    const __m128 t = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    return _mm_cvtss_f32(_mm_add_ss(t, _mm_shuffle_ps(t, t, 1)));
   }
-}
-
-// Rows [0, M) split into blocks of at most 6, balanced (16 -> 6,5,5) so no block is a thin
-// leftover; block b covers rows [block_start(b), block_start(b+1)).
-struct RowBlocks {
-  int64_t count, M;
-  int64_t start(int64_t b) const { return b * M / count; }
 };
-inline RowBlocks row_blocks(int64_t M, int64_t max_rows) { return {(M + max_rows - 1) / max_rows, M}; }
-
-// One "wide" direct convolution of a padded source (per group: C channels of Hp x Wp) with
-// packed weights, writing wide[M][ldw] (ldw >= Jround). The caller allocates src with
-// direct_slack() zeros after it, so the last tile may read past the last real position.
-struct WideConv {
-  int64_t C, Hp, Wp;      // padded source, per group
-  int64_t kH, kW, dh, dw;
-  int64_t Ho;             // output rows; wide positions are [0, Ho*Wp)
-  int64_t M;              // output channels per group
-  int NV;                 // vectors per tile (from the largest row block)
-  int64_t K() const { return C * kH * kW; }
-  int64_t J() const { return Ho * Wp; }
-  int64_t Jround() const { return (J() + 8 * NV - 1) / (8 * NV) * (8 * NV); }
-  int64_t slack() const { return (kW - 1) * dw + (Jround() - J()) + 8; }
-};
-
-WideConv make_wide(int64_t C, int64_t Hp, int64_t Wp, int64_t kH, int64_t kW, int64_t dh, int64_t dw, int64_t Ho,
-                   int64_t M) {
-  WideConv w{C, Hp, Wp, kH, kW, dh, dw, Ho, M, 2};
-  const RowBlocks rb = row_blocks(M, 6);
-  const int64_t max_mr = (M + rb.count - 1) / rb.count;
-  w.NV = nv_for(static_cast<int>(max_mr));
-  return w;
-}
-
-void fill_offsets(const WideConv& w, int64_t* off) {
-  for (int64_t c = 0; c < w.C; ++c)
-    for (int64_t kh = 0; kh < w.kH; ++kh)
-      for (int64_t kw = 0; kw < w.kW; ++kw)
-        off[(c * w.kH + kh) * w.kW + kw] = c * w.Hp * w.Wp + kh * w.dh * w.Wp + kw * w.dw;
-}
-
-// Packs rows [r0, r0+mr) of a [M][K] weight matrix (row m, column k at wget(m, k)) into
-// wp[k*mr + r]: the broadcast order of fwd_tile.
-template <typename Get>
-void pack_rows(int64_t r0, int64_t mr, int64_t K, Get wget, float* wp) {
-  for (int64_t k = 0; k < K; ++k)
-    for (int64_t r = 0; r < mr; ++r) wp[k * mr + r] = wget(r0 + r, k);
-}
-
-void run_wide(const WideConv& w, const float* src, const int64_t* off, const float* packed, float* wide, int64_t ldw) {
-  const RowBlocks rb = row_blocks(w.M, 6);
-  const int64_t K = w.K(), step = 8 * w.NV, Jr = w.Jround();
-  // Positions outer, row blocks inner: one tile of the source (K rows x step) is reused by
-  // every block of output channels while it is in L1.
-  for (int64_t j = 0; j < Jr; j += step)
-    for (int64_t b = 0; b < rb.count; ++b) {
-      const int64_t r0 = rb.start(b), mr = rb.start(b + 1) - r0;
-      const float* wp = packed + r0 * K;
-      float* dst = wide + r0 * ldw + j;
-      switch (w.NV) {
-        case 2: fwd_tile_mr<2>(static_cast<int>(mr), src + j, off, K, wp, dst, ldw); break;
-        case 3: fwd_tile_mr<3>(static_cast<int>(mr), src + j, off, K, wp, dst, ldw); break;
-        case 4: fwd_tile_mr<4>(static_cast<int>(mr), src + j, off, K, wp, dst, ldw); break;
-        default: fwd_tile_mr<6>(static_cast<int>(mr), src + j, off, K, wp, dst, ldw); break;
-      }
-    }
-}
-
-// Copies C planes of H x W into a zero-filled [C][H + top + bottom][W + left + right] buffer
-// followed by `slack` zeros.
-void pad_planes(const float* x, int64_t C, int64_t H, int64_t W, int64_t top, int64_t left, int64_t Hp, int64_t Wp,
-                int64_t slack, float* xp) {
-  std::memset(xp, 0, sizeof(float) * (C * Hp * Wp + slack));
-  for (int64_t c = 0; c < C; ++c)
-    for (int64_t h = 0; h < H; ++h)
-      std::memcpy(xp + (c * Hp + h + top) * Wp + left, x + (c * H + h) * W, sizeof(float) * W);
-}
-
-// ---- shape gates ----------------------------------------------------------------------------
-
-// Direct loops pay off while the im2col matrix would dwarf the input and the per-group GEMM is
-// thin; with many channels the packed GEMM is the better engine.
-bool direct_ok(const Conv2dParams& p) {
-  if (p.stride_h != 1 || p.stride_w != 1) return false;
-  const int64_t Cg = p.C_in / p.groups, Mg = p.C_out / p.groups;
-  if (Cg * p.kH * p.kW > 160 || Mg > 64) return false;
-  // Offsets and buffers stay small for these shapes; refuse the extreme ones.
-  const int64_t plane = (p.H + 2 * p.pad_h + p.kH * p.dilation_h) * (p.W + 2 * p.pad_w + p.kW * p.dilation_w);
-  return plane * std::max(p.C_in, p.C_out) < (int64_t(1) << 26);
-}
 
 }  // namespace
 
 bool conv2d_forward_direct_avx2(const Conv2dParams& p, const float* input, const float* weight, const float* bias,
                                 float* output) {
-  if (!direct_ok(p) || (p.kH == 1 && p.kW == 1 && p.pad_h == 0 && p.pad_w == 0)) return false;
-  const int64_t Cg = p.C_in / p.groups, Mg = p.C_out / p.groups, Ho = p.out_h(), Wo = p.out_w();
-  const int64_t Hp = p.H + 2 * p.pad_h, Wp = p.W + 2 * p.pad_w;
-  const WideConv w = make_wide(Cg, Hp, Wp, p.kH, p.kW, p.dilation_h, p.dilation_w, Ho, Mg);
-  const int64_t K = w.K(), Jr = w.Jround(), xp_size = Cg * Hp * Wp + w.slack();
-
-  // Shared, read-only: tap offsets and weights packed per group and row block.
-  int64_t* off = scratch<int64_t>(kScratchPartials, static_cast<size_t>(K + p.C_out * K));
-  float* packed = reinterpret_cast<float*>(off + K);
-  fill_offsets(w, off);
-  const RowBlocks rb = row_blocks(Mg, 6);
-  for (int64_t g = 0; g < p.groups; ++g)
-    for (int64_t b = 0; b < rb.count; ++b) {
-      const int64_t r0 = rb.start(b), mr = rb.start(b + 1) - r0;
-      const float* wg = weight + g * Mg * K;
-      pack_rows(r0, mr, K, [&](int64_t m, int64_t k) { return wg[m * K + k]; }, packed + (g * Mg + r0) * K);
-    }
-
-  const int64_t per_thread = xp_size + Mg * Jr;
-  const int nt = (cpu::worth_parallel(2 * p.N * p.C_out * Ho * Wo * K) && p.N > 1) ? cpu::max_threads() : 1;
-  float* buf = scratch<float>(kScratchCols, static_cast<size_t>(nt * per_thread));
-#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
-  for (int64_t n = 0; n < p.N; ++n) {
-    float* xp = buf + thread_id() * per_thread;
-    float* wide = xp + xp_size;
-    for (int64_t g = 0; g < p.groups; ++g) {
-      pad_planes(input + (n * p.C_in + g * Cg) * p.H * p.W, Cg, p.H, p.W, p.pad_h, p.pad_w, Hp, Wp, w.slack(), xp);
-      run_wide(w, xp, off, packed + g * Mg * K, wide, Jr);
-      for (int64_t m = 0; m < Mg; ++m) {
-        const int64_t co = g * Mg + m;
-        const float bv = bias ? bias[co] : 0.f;
-        float* y = output + (n * p.C_out + co) * Ho * Wo;
-        const float* src = wide + m * Jr;
-        for (int64_t oh = 0; oh < Ho; ++oh)
-          for (int64_t ow = 0; ow < Wo; ++ow) y[oh * Wo + ow] = src[oh * Wp + ow] + bv;
-      }
-    }
-  }
-  return true;
+  return direct_impl::forward<Ymm>(p, input, weight, bias, output);
 }
-
 bool conv2d_backward_input_direct_avx2(const Conv2dParams& p, const float* grad_output, const float* weight,
                                        float* grad_input) {
-  if (!direct_ok(p) || (p.kH == 1 && p.kW == 1 && p.pad_h == 0 && p.pad_w == 0)) return false;
-  // Full correlation needs padding (k-1)*d - pad >= 0 on each side.
-  const int64_t top = (p.kH - 1) * p.dilation_h - p.pad_h, left = (p.kW - 1) * p.dilation_w - p.pad_w;
-  if (top < 0 || left < 0) return false;
-  const int64_t Cg = p.C_in / p.groups, Mg = p.C_out / p.groups, Ho = p.out_h(), Wo = p.out_w();
-  const int64_t Hp = Ho + 2 * top, Wp = Wo + 2 * left;  // Hp - (kH-1)*dh == H
-  // Roles swap: the source has Mg channels (grad_output), the result Cg (grad_input).
-  const WideConv w = make_wide(Mg, Hp, Wp, p.kH, p.kW, p.dilation_h, p.dilation_w, p.H, Cg);
-  const int64_t K = w.K(), Jr = w.Jround(), src_size = Mg * Hp * Wp + w.slack();
-  const int64_t taps = p.kH * p.kW;
-
-  int64_t* off = scratch<int64_t>(kScratchPartials, static_cast<size_t>(K + p.groups * Cg * K));
-  float* packed = reinterpret_cast<float*>(off + K);
-  fill_offsets(w, off);
-  const RowBlocks rb = row_blocks(Cg, 6);
-  for (int64_t g = 0; g < p.groups; ++g)
-    for (int64_t b = 0; b < rb.count; ++b) {
-      const int64_t r0 = rb.start(b), mr = rb.start(b + 1) - r0;
-      const float* wg = weight + g * Mg * Cg * taps;
-      // Row ci, column (co, kh, kw) = w[co][ci][kH-1-kh][kW-1-kw]: transposed and flipped.
-      pack_rows(r0, mr, K,
-                [&](int64_t ci, int64_t k) {
-                  const int64_t co = k / taps, t = k % taps;
-                  return wg[(co * Cg + ci) * taps + (taps - 1 - t)];
-                },
-                packed + (g * Cg + r0) * K);
-    }
-
-  const int64_t per_thread = src_size + Cg * Jr;
-  const int nt = (cpu::worth_parallel(2 * p.N * p.C_in * p.H * p.W * K) && p.N > 1) ? cpu::max_threads() : 1;
-  float* buf = scratch<float>(kScratchCols, static_cast<size_t>(nt * per_thread));
-#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
-  for (int64_t n = 0; n < p.N; ++n) {
-    float* src = buf + thread_id() * per_thread;
-    float* wide = src + src_size;
-    for (int64_t g = 0; g < p.groups; ++g) {
-      pad_planes(grad_output + (n * p.C_out + g * Mg) * Ho * Wo, Mg, Ho, Wo, top, left, Hp, Wp, w.slack(), src);
-      run_wide(w, src, off, packed + g * Cg * K, wide, Jr);
-      for (int64_t c = 0; c < Cg; ++c) {
-        float* gx = grad_input + (n * p.C_in + g * Cg + c) * p.H * p.W;
-        const float* s = wide + c * Jr;
-        for (int64_t h = 0; h < p.H; ++h) std::memcpy(gx + h * p.W, s + h * Wp, sizeof(float) * p.W);
-      }
-    }
-  }
-  return true;
+  return direct_impl::backward_input<Ymm>(p, grad_output, weight, grad_input);
 }
-
-// ---- backward weight ------------------------------------------------------------------------
-
-namespace {
-
-inline float hsum(__m256 v) {
-  const __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-  const __m128 t = _mm_add_ps(s, _mm_movehl_ps(s, s));
-  return _mm_cvtss_f32(_mm_add_ss(t, _mm_shuffle_ps(t, t, 1)));
-}
-
-// Everything one backward-weight tile needs to walk a chunk of images.
-struct BwChunk {
-  const float* xp;   // padded images of the chunk, img_stride apart (one group)
-  int64_t img_stride;
-  const float* gy;   // grad_output of the chunk's first image, this group's channel 0
-  int64_t gy_img_stride, gy_plane;
-  int64_t images, Ho, Wo, Wp;
-  __m256i tail_mask;  // lanes < Wo % 8
-};
-
-// One vector of pixels: acc[r][t] += gy[r][ow..ow+7] * x[t][ow..ow+7]. The smaller side is held
-// in registers and the larger one streamed, so MR*T accumulators + min(MR,T) + 1 fit in the 16
-// ymm registers for every tile shape used (4x3, 3x4, 2x6, 1x6). With a mask (the row tail),
-// loads read zeros past the row end on both sides, so junk never enters (not even 0 * inf).
-template <int MR, int T>
-inline void step(__m256 (&acc)[MR][T], const float* gr, int64_t gy_plane, const float* const (&xr)[T], int64_t ow,
-                 const __m256i* mask) {
-  auto load = [&](const float* ptr) { return mask ? _mm256_maskload_ps(ptr, *mask) : _mm256_loadu_ps(ptr); };
-  if constexpr (MR <= T) {
-    __m256 a[MR];
-    EMBER_UNROLL for (int r = 0; r < MR; ++r) a[r] = load(gr + r * gy_plane + ow);
-    EMBER_UNROLL for (int t = 0; t < T; ++t) {
-      const __m256 b = load(xr[t] + ow);
-      EMBER_UNROLL for (int r = 0; r < MR; ++r) acc[r][t] = _mm256_fmadd_ps(a[r], b, acc[r][t]);
-    }
-  } else {
-    __m256 b[T];
-    EMBER_UNROLL for (int t = 0; t < T; ++t) b[t] = load(xr[t] + ow);
-    EMBER_UNROLL for (int r = 0; r < MR; ++r) {
-      const __m256 a = load(gr + r * gy_plane + ow);
-      EMBER_UNROLL for (int t = 0; t < T; ++t) acc[r][t] = _mm256_fmadd_ps(a, b[t], acc[r][t]);
-    }
-  }
-}
-
-// out[r*ldo + t] = sum over the chunk of gy[co0+r] * xp[off[k0+t] + pixel], as vector lanes
-// summed once at the end.
-template <int MR, int T>
-void bw_tile(const BwChunk& c, int64_t co0, const int64_t* off, float* out, int64_t ldo) {
-  __m256 acc[MR][T];
-  EMBER_UNROLL for (int r = 0; r < MR; ++r)
-    EMBER_UNROLL for (int t = 0; t < T; ++t) acc[r][t] = _mm256_setzero_ps();
-  const int64_t full = c.Wo / 8 * 8;
-  const bool tail = full < c.Wo;
-  for (int64_t n = 0; n < c.images; ++n) {
-    const float* xn = c.xp + n * c.img_stride;
-    const float* gn = c.gy + n * c.gy_img_stride + co0 * c.gy_plane;
-    for (int64_t oh = 0; oh < c.Ho; ++oh) {
-      const float* xr[T];
-      EMBER_UNROLL for (int t = 0; t < T; ++t) xr[t] = xn + off[t] + oh * c.Wp;
-      const float* gr = gn + oh * c.Wo;
-      for (int64_t ow = 0; ow < full; ow += 8) step<MR, T>(acc, gr, c.gy_plane, xr, ow, nullptr);
-      if (tail) step<MR, T>(acc, gr, c.gy_plane, xr, full, &c.tail_mask);
-    }
-  }
-  EMBER_UNROLL for (int r = 0; r < MR; ++r)
-    EMBER_UNROLL for (int t = 0; t < T; ++t) out[r * ldo + t] = hsum(acc[r][t]);
-}
-
-// Taps per tile for MR channel rows (~12 accumulators).
-constexpr int taps_for(int mr) { return mr >= 4 ? 3 : (mr == 3 ? 4 : 6); }
-
-template <int MR>
-void bw_tile_t(int t, const BwChunk& c, int64_t co0, const int64_t* off, float* out, int64_t ldo) {
-  switch (t) {
-    case 1: bw_tile<MR, 1>(c, co0, off, out, ldo); break;
-    case 2: bw_tile<MR, 2>(c, co0, off, out, ldo); break;
-    case 3: bw_tile<MR, 3>(c, co0, off, out, ldo); break;
-    case 4: bw_tile<MR, 4>(c, co0, off, out, ldo); break;
-    case 5: bw_tile<MR, 5>(c, co0, off, out, ldo); break;
-    default: bw_tile<MR, 6>(c, co0, off, out, ldo); break;
-  }
-}
-
-void bw_tile_any(int mr, int t, const BwChunk& c, int64_t co0, const int64_t* off, float* out, int64_t ldo) {
-  switch (mr) {
-    case 1: bw_tile_t<1>(t, c, co0, off, out, ldo); break;
-    case 2: bw_tile_t<2>(t, c, co0, off, out, ldo); break;
-    case 3: bw_tile_t<3>(t, c, co0, off, out, ldo); break;
-    default: bw_tile_t<4>(t, c, co0, off, out, ldo); break;
-  }
-}
-
-// Same chunking as the generic path (conv.cc): fixed by the shape, at most 16 chunks.
-int64_t bw_chunks(const Conv2dParams& p) {
-  const int64_t wbytes = p.C_out * (p.C_in / p.groups) * p.kH * p.kW * 4;
-  const int64_t by_memory = std::max<int64_t>(1, (int64_t(16) << 20) / std::max<int64_t>(wbytes, 1));
-  return std::max<int64_t>(1, std::min<int64_t>({p.N, 16, by_memory}));
-}
-
-}  // namespace
-
 bool conv2d_backward_weight_direct_avx2(const Conv2dParams& p, const float* input, const float* grad_output,
                                         float* grad_weight) {
-  if (!direct_ok(p) || p.N == 0) return false;
-  const int64_t Cg = p.C_in / p.groups, Mg = p.C_out / p.groups, Ho = p.out_h(), Wo = p.out_w();
-  const int64_t Hp = p.H + 2 * p.pad_h, Wp = p.W + 2 * p.pad_w;
-  const WideConv w = make_wide(Cg, Hp, Wp, p.kH, p.kW, p.dilation_h, p.dilation_w, Ho, Mg);
-  const int64_t K = w.K(), wsize = p.C_out * K, img = Cg * Hp * Wp + 8;
-  const int64_t nchunks = bw_chunks(p), max_imgs = (p.N + nchunks - 1) / nchunks;
-
-  int64_t* off = scratch<int64_t>(kScratchPartials, static_cast<size_t>(K + (nchunks - 1) * wsize));
-  float* partials = reinterpret_cast<float*>(off + K);
-  fill_offsets(w, off);
-
-  int nt = cpu::max_threads();
-  if (nt <= 1 || cpu::in_parallel() || !cpu::worth_parallel(2 * p.N * p.C_out * Ho * Wo * K) || nchunks < 2) nt = 1;
-  const int64_t per_thread = max_imgs * img;
-  float* buf = scratch<float>(kScratchPadded, static_cast<size_t>(nt * per_thread));
-  const RowBlocks rb = row_blocks(Mg, 4);
-  alignas(32) int32_t lanes[8];
-  for (int i = 0; i < 8; ++i) lanes[i] = i < Wo % 8 ? -1 : 0;
-  const __m256i tail_mask = _mm256_load_si256(reinterpret_cast<const __m256i*>(lanes));
-
-#pragma omp parallel for num_threads(nt) schedule(static, 1) if (nt > 1)
-  for (int64_t ch = 0; ch < nchunks; ++ch) {
-    float* xp = buf + thread_id() * per_thread;
-    float* gw = ch == 0 ? grad_weight : partials + (ch - 1) * wsize;
-    const int64_t n0 = ch * p.N / nchunks, n1 = (ch + 1) * p.N / nchunks;
-    for (int64_t g = 0; g < p.groups; ++g) {
-      for (int64_t n = n0; n < n1; ++n)
-        pad_planes(input + (n * p.C_in + g * Cg) * p.H * p.W, Cg, p.H, p.W, p.pad_h, p.pad_w, Hp, Wp, 8,
-                   xp + (n - n0) * img);
-      BwChunk c{xp, img, grad_output + (n0 * p.C_out + g * Mg) * Ho * Wo, p.C_out * Ho * Wo, Ho * Wo,
-                n1 - n0, Ho, Wo, Wp, tail_mask};
-      float* gwg = gw + g * Mg * K;
-      for (int64_t b = 0; b < rb.count; ++b) {
-        const int64_t r0 = rb.start(b), mr = rb.start(b + 1) - r0;
-        const int64_t T = taps_for(static_cast<int>(mr));
-        for (int64_t k0 = 0; k0 < K; k0 += T) {
-          const int64_t t = std::min(T, K - k0);
-          bw_tile_any(static_cast<int>(mr), static_cast<int>(t), c, r0, off + k0, gwg + r0 * K + k0, K);
-        }
-      }
-    }
-  }
-  sum_chunk_partials(grad_weight, partials, nchunks, wsize);
-  return true;
+  return direct_impl::backward_weight<Ymm>(p, input, grad_output, grad_weight);
 }
 
 }  // namespace ember::kernels

@@ -18,8 +18,12 @@ namespace {
 using gemm_impl::Args;
 
 // Below this many multiply-adds one thread finishes before a second one pays for its wake-up and
-// the barriers (measured on 2 cores: 64x128x64 = 0.5M no gain, 96^3 = 0.9M 1.3-1.45x faster).
+// the barriers (measured on 2 cores with the AVX2 kernels: 64x128x64 = 0.5M no gain, 96^3 = 0.9M
+// 1.3-1.45x faster). The AVX-512 kernels do the same work in half the time, so they need twice
+// as much before a second thread pays.
 constexpr int64_t kThreadWork = 768 * 1024;
+
+int64_t thread_work(GemmIsa isa) { return isa == GemmIsa::avx512 ? 2 * kThreadWork : kThreadWork; }
 
 template <typename T>
 void scale_c(const Args<T>& p) {
@@ -43,7 +47,7 @@ void gemm_on(GemmIsa isa, const Args<T>& p, bool allow_threads) {
     return;
   }
   const int64_t work = p.M * p.N * p.K;
-  const int threads = allow_threads && work >= kThreadWork && !cpu::in_parallel() ? cpu::max_threads() : 1;
+  const int threads = allow_threads && work >= thread_work(isa) && !cpu::in_parallel() ? cpu::max_threads() : 1;
   switch (isa) {
     case GemmIsa::avx512: gemm_impl::run_avx512(p, threads); break;
     case GemmIsa::avx2: gemm_impl::run_avx2(p, threads); break;
@@ -77,7 +81,7 @@ void gemm_batched_any(int64_t batch, const Args<T>& p, int64_t stride_a, int64_t
   };
   const int64_t work = p.M * p.N * p.K;
   // One product per thread when each is too small to keep the whole team busy on its own.
-  const bool per_thread = batch > 1 && work < 4 * kThreadWork && cpu::worth_parallel(batch * work);
+  const bool per_thread = batch > 1 && work < 4 * thread_work(current_isa()) && cpu::worth_parallel(batch * work);
   if (per_thread) {
 #pragma omp parallel for schedule(static)
     for (int64_t b = 0; b < batch; ++b) gemm_one(item(b), false);

@@ -12,9 +12,9 @@
 //             micro-kernel: MR x NR tile of C in registers, kc rank-1 updates
 //
 // Threads split C, never K, so each C element is computed by one thread in the same order:
-//  * tall A (more rows than one MC block): the team packs the shared B block (each thread a
-//    slice, then a barrier) and takes MC blocks of rows from a dynamic schedule, each thread
-//    packing its own A block into its L2;
+//  * tall A (more rows than one MC block): the team packs the shared B block (runs of panels
+//    from a dynamic schedule, then a barrier) and takes MC blocks of rows from a dynamic
+//    schedule, each thread packing its own A block into its L2;
 //  * short A (M = 64 MLP batches, im2col convs with M = 6..16): every thread packs all of A and
 //    takes runs of B micro-panels from a dynamic schedule, packing each run right before use
 //    (row by row, so the reads stream) or, for a single A micro-panel and row-major B, reading
@@ -66,14 +66,6 @@ struct Team {
 #endif
   }
 
-  void barrier() const {
-#ifdef _OPENMP
-    if (nt > 1) {
-#pragma omp barrier
-    }
-#endif
-  }
-
   // fn(i) for i in [0, count), shared out one at a time (the faster thread takes more when a
   // core is shared with other work); all threads wait at the end.
   template <class Fn>
@@ -106,6 +98,9 @@ struct Plan {
 constexpr int64_t kMinRowBlock = 48;
 // Short A: a run of B micro-panels packed together should fit in L2 beside the A block.
 constexpr int64_t kShortRunBytes = 128 * 1024;
+// Short A packed whole (all K blocks) up to this size per thread: it is swept once per run of B
+// panels, so it should stay in L2.
+constexpr int64_t kWholeABytes = 512 * 1024;
 
 template <class Kern>
 Plan make_plan(const Args<typename Kern::T>& p, int max_threads) {
@@ -235,55 +230,75 @@ void run_blocked(const Args<typename Kern::T>& args, int max_threads) {
     const int64_t runs = ceil_div(Q, run);
     // Kernels that read B rows from an image (two vectors per row) skip packing for it.
     const bool image_rows = Kern::kImageRows && NR == 2 * Kern::VW && p.B_im2col != nullptr && !p.B_im2col->transposed;
+    // One run of B panels against K block pc (A rows of that block at ablk).
+    auto run_block = [&](int64_t r, int64_t pc, int64_t kcb, T beta, const T* ablk, T* pbuf) {
+      const int64_t q0 = r * run, q1 = min64(Q, q0 + run);
+      if (image_rows) {
+        // Panels whose vectors are runs of the image are read from it in place (no copy);
+        // the others (row ends inside a vector, the ragged last panel) are packed.
+        const Im2colSource<T>& v = *p.B_im2col;
+        for (int64_t q = q0; q < q1; ++q) {
+          const int64_t nr = min64(NR, N - q * NR);
+          T* cq = p.C + q * NR * p.csc;
+          int64_t whole[NR / Kern::VW];
+          if (whole_vectors<NR, Kern::VW>(v, q * NR, nr, whole)) {
+            if constexpr (Kern::kImageRows) {
+              for (int64_t ir = 0; ir < M; ir += MR)
+                Kern::kernel_image(kcb, p.alpha, ablk + ir * kcb, v.base + whole[0], v.base + whole[1],
+                                   v.off + pc, beta, cq + ir * p.rsc, p.rsc, p.csc, min64(MR, M - ir), nr);
+            }
+          } else {
+            pack_b_range<Kern>(p, q * NR, nr, pc, kcb, pbuf);
+            sweep(ablk, M, pbuf, NR, kcb, beta, cq, nr);
+          }
+        }
+        return;
+      }
+      if (!plan.b_direct) {
+        pack_b_range<Kern>(p, q0 * NR, min64(N, q1 * NR) - q0 * NR, pc, kcb, pbuf);
+        for (int64_t q = q0; q < q1; ++q)
+          sweep(ablk, M, pbuf + (q - q0) * NR * kcb, NR, kcb, beta, p.C + q * NR * p.csc, min64(NR, N - q * NR));
+        return;
+      }
+      const T* bsrc = p.B + pc * p.rsb + q0 * NR * p.csb;
+      for (int64_t q = q0; q < q1; ++q) {
+        const int64_t nr = min64(NR, N - q * NR);
+        const T* bq = bsrc + (q - q0) * NR;
+        if (nr == NR) {
+          sweep(ablk, M, bq, p.rsb, kcb, beta, p.C + q * NR * p.csc, nr);
+        } else {  // reading in place would run past B's last column
+          Kern::pack_b(nr, kcb, bq, p.rsb, p.csb, pbuf);
+          sweep(ablk, M, pbuf, NR, kcb, beta, p.C + q * NR * p.csc, nr);
+        }
+      }
+    };
+    // All of A for every K block at once when it is small (the usual short A: a batch of 64 rows):
+    // then each run of B panels takes the K blocks in turn and the call has a single barrier.
+    // Otherwise K block by K block, with a barrier after each. A C tile sees its K blocks in
+    // order either way (the same bits).
+    const bool a_whole = p.A_packed != nullptr || Mpad * K * static_cast<int64_t>(sizeof(T)) <= kWholeABytes;
     team.run([&](int) {
-      T* abuf = p.A_packed ? nullptr : static_cast<T*>(scratch(kScratchA, sizeof(T) * mc * kc_max));
       T* pbuf = static_cast<T*>(scratch(kScratchB, sizeof(T) * run * NR * kc_max));
+      if (a_whole) {
+        const T* a_all = p.A_packed;
+        if (a_all == nullptr) {
+          T* abuf = static_cast<T*>(scratch(kScratchA, sizeof(T) * Mpad * K));
+          pack_a_all<Kern>(M, K, p.A, p.rsa, p.csa, abuf);
+          a_all = abuf;
+        }
+        team.for_dynamic(runs, [&](int64_t r) {
+          for (int64_t pc = 0; pc < K; pc += kc_max)
+            run_block(r, pc, min64(kc_max, K - pc), pc == 0 ? p.beta : T(1), a_all + Mpad * pc, pbuf);
+        });
+        return;
+      }
+      T* abuf = static_cast<T*>(scratch(kScratchA, sizeof(T) * mc * kc_max));
       for (int64_t pc = 0; pc < K; pc += kc_max) {
         const int64_t kcb = min64(kc_max, K - pc);
         const T beta = pc == 0 ? p.beta : T(1);  // later K blocks accumulate onto the first
         const T* ablk = a_block(0, M, pc, kcb, abuf);
         // for_dynamic ends with a barrier: K blocks of one C tile stay in order.
-        team.for_dynamic(runs, [&](int64_t r) {
-          const int64_t q0 = r * run, q1 = min64(Q, q0 + run);
-          if (image_rows) {
-            // Panels whose vectors are runs of the image are read from it in place (no copy);
-            // the others (row ends inside a vector, the ragged last panel) are packed.
-            const Im2colSource<T>& v = *p.B_im2col;
-            for (int64_t q = q0; q < q1; ++q) {
-              const int64_t nr = min64(NR, N - q * NR);
-              T* cq = p.C + q * NR * p.csc;
-              int64_t whole[NR / Kern::VW];
-              if (whole_vectors<NR, Kern::VW>(v, q * NR, nr, whole)) {
-                if constexpr (Kern::kImageRows) {
-                  for (int64_t ir = 0; ir < M; ir += MR)
-                    Kern::kernel_image(kcb, p.alpha, ablk + ir * kcb, v.base + whole[0], v.base + whole[1],
-                                       v.off + pc, beta, cq + ir * p.rsc, p.rsc, p.csc, min64(MR, M - ir), nr);
-                }
-              } else {
-                pack_b_range<Kern>(p, q * NR, nr, pc, kcb, pbuf);
-                sweep(ablk, M, pbuf, NR, kcb, beta, cq, nr);
-              }
-            }
-            return;
-          }
-          if (!plan.b_direct) {
-            pack_b_range<Kern>(p, q0 * NR, min64(N, q1 * NR) - q0 * NR, pc, kcb, pbuf);
-            for (int64_t q = q0; q < q1; ++q)
-              sweep(ablk, M, pbuf + (q - q0) * NR * kcb, NR, kcb, beta, p.C + q * NR * p.csc, min64(NR, N - q * NR));
-            return;
-          }
-          const T* bsrc = p.B + pc * p.rsb + q0 * NR * p.csb;
-          for (int64_t q = q0; q < q1; ++q) {
-            const int64_t nr = min64(NR, N - q * NR);
-            const T* bq = bsrc + (q - q0) * NR;
-            if (nr == NR) {
-              sweep(ablk, M, bq, p.rsb, kcb, beta, p.C + q * NR * p.csc, nr);
-            } else {  // reading in place would run past B's last column
-              Kern::pack_b(nr, kcb, bq, p.rsb, p.csb, pbuf);
-              sweep(ablk, M, pbuf, NR, kcb, beta, p.C + q * NR * p.csc, nr);
-            }
-          }
-        });
+        team.for_dynamic(runs, [&](int64_t r) { run_block(r, pc, kcb, beta, ablk, pbuf); });
       }
     });
     return;
@@ -294,7 +309,7 @@ void run_blocked(const Args<typename Kern::T>& args, int max_threads) {
   const int64_t n_ic = ceil_div(M, mc);
   // The packed B block is shared by the team, so it is the calling thread's buffer.
   T* bbuf = static_cast<T*>(scratch(kScratchB, sizeof(T) * kc_max * nc_max));
-  team.run([&](int tid) {
+  team.run([&](int) {
     T* abuf = p.A_packed ? nullptr : static_cast<T*>(scratch(kScratchA, sizeof(T) * mc * kc_max));
     for (int64_t jc = 0; jc < N; jc += nc_max) {
       const int64_t ncb = min64(nc_max, N - jc);
@@ -302,10 +317,13 @@ void run_blocked(const Args<typename Kern::T>& args, int max_threads) {
       for (int64_t pc = 0; pc < K; pc += kc_max) {
         const int64_t kcb = min64(kc_max, K - pc);
         const T beta = pc == 0 ? p.beta : T(1);
-        // Each thread packs a slice of the B block's panels; the barrier publishes them.
-        const int64_t q0 = tid * Q / nt, q1 = (tid + 1) * Q / nt;
-        if (q1 > q0) pack_b_range<Kern>(p, jc + q0 * NR, min64(ncb, q1 * NR) - q0 * NR, pc, kcb, bbuf + q0 * NR * kcb);
-        team.barrier();
+        // The team packs the B block's panels in runs handed out one at a time (a thread that
+        // loses its core packs fewer); the barrier at the end of for_dynamic publishes them.
+        const int64_t prun = nt > 1 ? ceil_div(Q, 4 * nt) : Q;
+        team.for_dynamic(ceil_div(Q, prun), [&](int64_t r) {
+          const int64_t q0 = r * prun, q1 = min64(Q, q0 + prun);
+          pack_b_range<Kern>(p, jc + q0 * NR, min64(ncb, q1 * NR) - q0 * NR, pc, kcb, bbuf + q0 * NR * kcb);
+        });
         // for_dynamic ends with a barrier: nobody repacks B while others still read it.
         team.for_dynamic(n_ic, [&](int64_t blk) {
           const int64_t ic = blk * mc, mcb = min64(mc, M - ic);
