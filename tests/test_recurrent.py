@@ -421,3 +421,11 @@ def test_example_char_lm_learns_and_samples(capsys):
     out = capsys.readouterr().out
     assert loss < 2.6, out  # from ln(vocab) ~ 3.6
     assert "--- sample ---" in out and len(out.split("--- sample ---")[1].strip()) >= 40
+
+
+def test_factory_arguments():
+    for m in (nn.LSTM(3, 4, device="cpu", dtype=ember.float64), nn.GRUCell(3, 4, device="cpu", dtype=ember.float64),
+              nn.RNN(3, 4, nonlinearity="relu", dtype=ember.float64)):
+        assert all(p.dtype == ember.float64 for p in m.parameters())
+    with pytest.raises(TypeError):
+        nn.GRU(3, 4, dtype=ember.int64)
