@@ -16,7 +16,7 @@ import numpy as np
 import statistics
 import time
 
-from _util import print_table, try_import_torch
+from _common import print_table, try_import_torch
 
 INPUT, HIDDEN, BATCH, SEQ = 128, 256, 32, 100
 
