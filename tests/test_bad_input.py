@@ -17,16 +17,15 @@ import pytest
 
 import ember
 import ember.nn.functional as F
-from conftest import check
+from conftest import EMBER_PATH, check
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-PY = os.path.join(os.path.dirname(HERE), "python")
 ALLOWED = ("ValueError", "TypeError", "IndexError", "RuntimeError", "MemoryError", "NotImplementedError")
 
 
 def _child_env():
     env = dict(os.environ)
-    env["PYTHONPATH"] = PY + os.pathsep + env.get("PYTHONPATH", "")
+    env["PYTHONPATH"] = EMBER_PATH + os.pathsep + env.get("PYTHONPATH", "")
     env.setdefault("OMP_WAIT_POLICY", "passive")
     return env
 
