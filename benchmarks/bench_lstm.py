@@ -4,7 +4,8 @@ batch_first=True) on a [32, 100, 128] batch (the issue-7 target: ember at least 
     python benchmarks/bench_lstm.py [--repeats 7] [--threads 1 2]
 
 Prints the median time per step for each thread count and ratio = torch time / ember time
-(higher is better for ember; goal >= 1.0).
+(higher is better for ember; goal >= 1.0). The two alternate step by step, so a machine shared
+with other work slows both alike.
 """
 from __future__ import annotations
 
@@ -12,7 +13,10 @@ import argparse
 
 import numpy as np
 
-from _util import median_time, print_table, try_import_torch
+import statistics
+import time
+
+from _common import print_table, try_import_torch
 
 INPUT, HIDDEN, BATCH, SEQ = 128, 256, 32, 100
 
@@ -43,15 +47,25 @@ def main():
             out, _ = tm(tx)
             out.sum().backward()
 
+    def timed(fn):
+        t0 = time.perf_counter()
+        fn()
+        return time.perf_counter() - t0
+
     rows = []
     for nt in args.threads:
         ember.set_num_threads(nt)
-        te = median_time(ember_step, repeats=args.repeats)
         if torch:
             torch.set_num_threads(nt)
-            tt = median_time(torch_step, repeats=args.repeats)
-        else:
-            tt = float("nan")
+        # Alternate the two, so that both see the same load when the machine is shared.
+        te, tt = [], []
+        for i in range(args.repeats + 2):
+            e = timed(ember_step)
+            t = timed(torch_step) if torch else float("nan")
+            if i >= 2:  # warm-up
+                te.append(e)
+                tt.append(t)
+        te, tt = statistics.median(te), statistics.median(tt)
         rows.append([nt, f"{te * 1e3:.1f} ms", f"{tt * 1e3:.1f} ms", f"{tt / te:.2f}x"])
     print_table(f"LSTM({INPUT}, {HIDDEN}) batch {BATCH} seq {SEQ} batch_first, forward+backward "
                 "(ratio = torch / ember; >= 1.0 means ember is as fast or faster)",

@@ -24,7 +24,7 @@ import time
 
 import numpy as np
 
-from _util import print_table, try_import_torch
+from _common import print_table, try_import_torch
 
 TOTAL = 10_000_000
 LAYOUTS = {"1 x 10M": [TOTAL], "100 x 100k": [TOTAL // 100] * 100}

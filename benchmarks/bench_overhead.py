@@ -12,7 +12,7 @@ import subprocess
 import sys
 import time
 
-from _util import median_time, print_table, try_import_torch
+from _common import median_time, print_table, try_import_torch
 
 
 def import_time(module, repeats=5):

@@ -108,7 +108,7 @@ def main():
         print("torch is not installed: nothing to compare against")
         return
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-    from _util import print_table
+    from _common import print_table
 
     ew, tw = Worker("ember", args.threads), Worker("torch", args.threads)
     rows = []

@@ -23,6 +23,10 @@ except ImportError:  # running from a checkout without PYTHONPATH=python
     sys.path.insert(0, _PY)
     import ember  # noqa: F401
 
+# Child interpreters must import the same ember this run imported: the installed wheel in CI (the
+# checkout's python/ has no compiled _C there), the source tree with PYTHONPATH=python in development.
+EMBER_PATH = os.path.dirname(os.path.dirname(os.path.abspath(ember.__file__)))
+
 
 @pytest.fixture
 def torch():
@@ -86,6 +90,6 @@ def run_python(code, timeout=120):
     """Runs `code` in a fresh interpreter with ember importable; returns the CompletedProcess.
     Used for cases that could crash the process: a segfault shows up as a negative returncode."""
     env = dict(os.environ)
-    env["PYTHONPATH"] = _PY + os.pathsep + env.get("PYTHONPATH", "")
+    env["PYTHONPATH"] = EMBER_PATH + os.pathsep + env.get("PYTHONPATH", "")
     return subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True,
                           timeout=timeout, env=env)

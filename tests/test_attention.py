@@ -256,3 +256,15 @@ def test_errors():
         nn.scaled_dot_product_attention(q, q, q, ember.ones(3, 3, dtype=ember.bool), is_causal=True)
     with pytest.raises(RuntimeError):
         nn.TransformerEncoderLayer(8, 2, activation="tanh")
+
+
+def test_factory_arguments_and_bias_free_layers(torch):
+    layer = nn.TransformerEncoderLayer(8, 2, 16, bias=False, device="cpu", dtype=ember.float64)
+    ref = torch.nn.TransformerEncoderLayer(8, 2, 16, bias=False)
+    assert [n for n, _ in layer.named_parameters()] == [n for n, _ in ref.named_parameters()]
+    assert all(p.dtype == ember.float64 for p in layer.parameters())
+    mha = nn.MultiheadAttention(8, 2, bias=False, device="cpu")
+    assert [n for n, _ in mha.named_parameters()] == \
+        [n for n, _ in torch.nn.MultiheadAttention(8, 2, bias=False).named_parameters()]
+    x = ember.randn(3, 1, 8)
+    assert tuple(mha(x, x, x)[0].shape) == (3, 1, 8)

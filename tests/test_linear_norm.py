@@ -437,3 +437,13 @@ def test_embedding_errors():
 def test_functional_exports():
     for name in ("linear", "batch_norm", "layer_norm", "dropout", "dropout2d", "embedding"):
         assert callable(getattr(F, name))
+
+
+def test_linear_module_without_bias():
+    from ember import nn
+
+    layer = nn.Linear(5, 3, bias=False)
+    assert layer.bias is None
+    assert list(layer.state_dict()) == ["weight"]
+    x = ember.randn(4, 5)
+    np.testing.assert_allclose(layer(x).detach().numpy(), x.numpy() @ layer.weight.detach().numpy().T, rtol=1e-6)

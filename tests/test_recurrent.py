@@ -302,9 +302,11 @@ def test_dropout_between_layers_only_in_training(torch):
         nn.GRU(3, 3, dropout=0.2)
 
 
-def test_same_bits_for_any_thread_count(rng):
-    m = nn.LSTM(40, 200, batch_first=True)
-    x_np = rng.standard_normal((16, 10, 40)).astype(np.float32)
+@pytest.mark.parametrize("kind,batch", [("LSTM", 16), ("GRU", 24), ("RNN", 64)])
+def test_same_bits_for_any_thread_count(kind, batch, rng):
+    """Sizes past the per-step threading threshold: the step loop runs on a team of threads."""
+    m = getattr(nn, kind)(40, 200, batch_first=True)
+    x_np = rng.standard_normal((batch, 10, 40)).astype(np.float32)
     results = []
     before = ember.get_num_threads()
     try:
@@ -312,8 +314,8 @@ def test_same_bits_for_any_thread_count(rng):
             ember.set_num_threads(nt)
             m.zero_grad()
             x = ember.tensor(x_np, requires_grad=True)
-            out, (h, c) = m(x)
-            (out.sum() + c.sum()).backward()
+            out, state = m(x)
+            (out.sum() + (state[1] if kind == "LSTM" else state).sum()).backward()
             results.append([out.detach().numpy().copy(), x.grad.numpy().copy()] +
                            [p.grad.numpy().copy() for p in m.parameters()])
     finally:
@@ -419,3 +421,11 @@ def test_example_char_lm_learns_and_samples(capsys):
     out = capsys.readouterr().out
     assert loss < 2.6, out  # from ln(vocab) ~ 3.6
     assert "--- sample ---" in out and len(out.split("--- sample ---")[1].strip()) >= 40
+
+
+def test_factory_arguments():
+    for m in (nn.LSTM(3, 4, device="cpu", dtype=ember.float64), nn.GRUCell(3, 4, device="cpu", dtype=ember.float64),
+              nn.RNN(3, 4, nonlinearity="relu", dtype=ember.float64)):
+        assert all(p.dtype == ember.float64 for p in m.parameters())
+    with pytest.raises(TypeError):
+        nn.GRU(3, 4, dtype=ember.int64)

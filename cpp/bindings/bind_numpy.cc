@@ -32,9 +32,17 @@ py::dtype numpy_dtype(DType t) {
   throw Error("unknown dtype");
 }
 
-Tensor wrap_array(py::array a) {
+// share=false: the caller copies the result at once, so a read-only array is fine to read from.
+Tensor wrap_array(py::array a, bool share) {
   DType t = dtype_of_array(a);
-  EMBER_CHECK(a.dtype().attr("isnative").cast<bool>(), TypeError, "from_numpy: byte-swapped arrays are not supported");
+  EMBER_CHECK(a.dtype().attr("isnative").cast<bool>(), TypeError, "from_numpy: byte-swapped arrays (dtype ",
+              std::string(py::str(a.dtype())), ") are not supported; use .astype(native dtype) first");
+  // Kernels read whole items through typed pointers: a misaligned buffer is undefined behaviour.
+  EMBER_CHECK(reinterpret_cast<uintptr_t>(a.data()) % static_cast<uintptr_t>(a.dtype().itemsize()) == 0, ValueError,
+              "from_numpy: the array's data is not aligned to its item size; use .copy() first");
+  EMBER_CHECK(!share || a.writeable(), ValueError,
+              "from_numpy: the array is read-only and a tensor sharing its memory could write to it; "
+              "use ember.tensor(array) to copy it");
   const int64_t isz = static_cast<int64_t>(itemsize(t));
   Shape shape, strides;
   int64_t extent = 1;  // elements spanned, for the storage size
@@ -58,7 +66,7 @@ Tensor wrap_array(py::array a) {
     Py_DECREF(static_cast<PyObject*>(p));
   });
   auto impl = std::make_shared<TensorImpl>();
-  impl->storage = Storage::wrap(a.mutable_data(), static_cast<size_t>(extent * isz), keep);
+  impl->storage = Storage::wrap(const_cast<void*>(a.data()), static_cast<size_t>(extent * isz), keep);
   impl->shape = shape;
   impl->strides = strides;
   impl->dtype = t;
@@ -82,14 +90,14 @@ void bind_numpy(py::module_& m) {
   m.def("from_numpy", [](py::handle obj) {
     EMBER_CHECK(py::isinstance<py::array>(obj), TypeError, "expected np.ndarray (got ",
                 std::string(py::str(py::type::of(obj).attr("__name__"))), ")");
-    return wrap_array(py::reinterpret_borrow<py::array>(obj));
+    return wrap_array(py::reinterpret_borrow<py::array>(obj), true);
   });
-  m.def("_from_numpy_copy", [](py::handle obj) { return wrap_array(py::reinterpret_borrow<py::array>(obj)).clone(); });
+  m.def("_from_numpy_copy", [](py::handle obj) { return wrap_array(py::reinterpret_borrow<py::array>(obj), false).clone(); });
   tensor_class->def("numpy", &to_numpy);
   tensor_class->def("__array__", [](const Tensor& t, py::object dtype, py::object copy) -> py::object {
     py::array a = to_numpy(t.requires_grad() ? t.detach() : t);
     if (!dtype.is_none()) return a.attr("astype")(dtype);
-    if (!copy.is_none() && copy.cast<bool>()) return a.attr("copy")();
+    if (!copy.is_none() && py::bool_(copy)) return a.attr("copy")();
     return std::move(a);
   }, py::arg("dtype") = py::none(), py::arg("copy") = py::none());
 }

@@ -12,26 +12,36 @@ Tensor operand(py::handle h, const Tensor& like) { return to_operand(h, like); }
 
 py::object max_or_min(const Tensor& t, py::object dim, bool keepdim, bool is_max) {
   if (dim.is_none()) return py::cast(is_max ? max(t) : min(t));
-  auto r = is_max ? max(t, dim.cast<int64_t>(), keepdim) : min(t, dim.cast<int64_t>(), keepdim);
+  auto r = is_max ? max(t, py_int64<IndexError>(dim, "dim"), keepdim) : min(t, py_int64<IndexError>(dim, "dim"), keepdim);
   return py::make_tuple(r.first, r.second);
 }
 
 std::optional<int64_t> opt_dim(const py::object& d) {
   if (d.is_none()) return std::nullopt;
-  return d.cast<int64_t>();
+  return py_int64<IndexError>(d, "dim");
 }
 
 // var/std: torch's `correction` (and the older `unbiased` flag).
 double correction_of(py::object correction, py::object unbiased) {
-  if (!correction.is_none()) return correction.cast<double>();
-  if (!unbiased.is_none()) return unbiased.cast<bool>() ? 1.0 : 0.0;
+  auto type_name = [](const py::object& o) { return std::string(py::str(py::type::of(o).attr("__name__"))); };
+  if (!correction.is_none()) {
+    EMBER_CHECK(PyFloat_Check(correction.ptr()) || PyLong_Check(correction.ptr()), TypeError,
+                "var/std: correction must be a number, got ", type_name(correction));
+    return correction.cast<double>();
+  }
+  if (!unbiased.is_none()) {
+    EMBER_CHECK(PyLong_Check(unbiased.ptr()), TypeError, "var/std: unbiased must be a bool, got ", type_name(unbiased));
+    return PyObject_IsTrue(unbiased.ptr()) ? 1.0 : 0.0;
+  }
   return 1.0;
 }
 
 // Binds f as ember._C.<name>(input, ...) and as Tensor.<name>(self, ...).
 template <typename F, typename... Args>
 void def_both(py::module_& m, TensorClass& cls, const char* name, F f, Args... args) {
-  m.def(name, f, py::arg("input"), args...);
+  // none(false): the Tensor caster turns None into an undefined tensor (optional arguments rely on
+  // that), which an op's input must never be.
+  m.def(name, f, py::arg("input").none(false), args...);
   cls.def(name, f, args...);
 }
 
@@ -82,14 +92,14 @@ void bind_ops(py::module_& m) {
   D("broadcast_to", [](const Tensor& a, py::handle s) { return broadcast_to(a, to_shape(s)); }, py::arg("size"));
   D("split", [](const Tensor& a, py::handle size, int64_t dim) {
     if (py::isinstance<py::sequence>(size)) return split_sizes(a, to_shape(size), dim);
-    return split(a, size.cast<int64_t>(), dim);
+    return split(a, py_int64<ValueError>(size, "split_size"), dim);
   }, py::arg("split_size_or_sections"), py::arg("dim") = 0);
   D("chunk", &chunk, py::arg("chunks"), py::arg("dim") = 0);
   for (auto [name, fn] : std::initializer_list<std::pair<const char*, Tensor (*)(const Tensor&)>>{
            {"neg", &neg}, {"exp", &ember::exp}, {"log", &ember::log}, {"sqrt", &ember::sqrt}, {"abs", &ember::abs},
            {"sign", &sign}, {"sigmoid", &sigmoid}, {"tanh", &ember::tanh}, {"relu", &relu}, {"isnan", &ember::isnan},
            {"isfinite", &ember::isfinite}, {"logical_not", &logical_not}, {"nonzero", &nonzero}, {"prod", &prod_all}}) {
-    m.def(name, fn, py::arg("input"));
+    m.def(name, fn, py::arg("input").none(false));
     cls.def(name, fn);
   }
   m.def("where", [](const Tensor& c, py::handle a, py::handle b) {

@@ -34,6 +34,8 @@ ScalarKind scalar_kind(py::handle h) {
 }
 
 Tensor weak_scalar(py::handle h, ScalarKind k, const Tensor& like) {
+  // `like` is undefined when None was passed for the tensor argument (e.g. ember.add(None, 2)).
+  EMBER_CHECK(like.defined(), TypeError, "expected a Tensor operand, got None");
   DType t = like.dtype();
   switch (k) {
     case ScalarKind::Bool: return scalar_tensor(h.cast<bool>() ? 1.0 : 0.0, t);
@@ -73,15 +75,21 @@ Tensor to_operand(py::handle h, const Tensor& like) {
 Shape to_shape(py::handle h) {
   Shape s;
   if (PyLong_Check(h.ptr()) || py::hasattr(h, "__index__")) {
-    if (!py::isinstance<py::sequence>(h)) return {py::cast<int64_t>(h)};
+    if (!py::isinstance<py::sequence>(h)) return {py_int64<ValueError>(h, "size")};
   }
   EMBER_CHECK(py::isinstance<py::sequence>(h), TypeError, "expected a shape (sequence of ints), got ",
               std::string(py::str(py::type::of(h).attr("__name__"))));
   for (py::handle v : h) {
     EMBER_CHECK(!PyFloat_Check(v.ptr()), TypeError, "shape entries must be integers, got a float");
-    s.push_back(py::cast<int64_t>(v));
+    s.push_back(py_int64<ValueError>(v, "size"));
   }
   return s;
+}
+
+static const Tensor& bool_operand(const Tensor& t, const char* op) {
+  EMBER_CHECK(t.dtype() == DType::Bool, TypeError, "operator ", op, " is only implemented for bool tensors in ember, got ",
+              dtype_name(t.dtype()), " (use logical_and/logical_or/logical_not for a truth-value result)");
+  return t;
 }
 
 Shape parse_shape(const py::args& args) {
@@ -89,7 +97,7 @@ Shape parse_shape(const py::args& args) {
   Shape s;
   for (py::handle v : args) {
     EMBER_CHECK(!PyFloat_Check(v.ptr()), TypeError, "size arguments must be integers, got a float");
-    s.push_back(py::cast<int64_t>(v));
+    s.push_back(py_int64<ValueError>(v, "size"));
   }
   return s;
 }
@@ -97,7 +105,7 @@ Shape parse_shape(const py::args& args) {
 std::vector<int64_t> parse_dims(const py::object& dim) {
   if (dim.is_none()) return {};
   if (py::isinstance<py::sequence>(dim)) return to_shape(dim);
-  return {dim.cast<int64_t>()};
+  return {py_int64<IndexError>(dim, "dim")};
 }
 
 std::vector<TensorIndex> parse_index(py::handle key) {
@@ -111,7 +119,7 @@ std::vector<TensorIndex> parse_index(py::handle key) {
       py::slice s = py::reinterpret_borrow<py::slice>(k);
       auto get = [](py::object o) -> std::optional<int64_t> {
         if (o.is_none()) return std::nullopt;
-        return o.cast<int64_t>();
+        return py_int64<IndexError>(o, "slice bound", true);
       };
       std::optional<int64_t> step = get(s.attr("step"));
       out.push_back(TensorIndex::Slice(get(s.attr("start")), get(s.attr("stop")), step.value_or(1)));
@@ -120,7 +128,7 @@ std::vector<TensorIndex> parse_index(py::handle key) {
     } else if (PyBool_Check(k.ptr())) {
       throw NotImplementedError("indexing with a Python bool is not supported");
     } else if (PyLong_Check(k.ptr()) || (py::hasattr(k, "__index__") && !py::hasattr(k, "shape"))) {
-      out.push_back(TensorIndex::Int(py::cast<int64_t>(k)));
+      out.push_back(TensorIndex::Int(py_int64<IndexError>(k, "index")));
     } else if (PyFloat_Check(k.ptr())) {
       throw IndexError("only integers, slices (`:`), ellipsis (`...`), None and long or bool tensors are valid indices");
     } else {
@@ -148,6 +156,8 @@ Tensor to_dtype_or_device(const Tensor& self, py::handle arg) {
     EMBER_CHECK(d.type == DeviceType::CPU, NotImplementedError, "CUDA tensors are not available yet");
     return self;
   }
+  EMBER_CHECK(py::isinstance<DType>(arg), TypeError, "to(): expected an ember dtype or a device string, got ",
+              std::string(py::str(py::type::of(arg).attr("__name__"))));
   return self.to(arg.cast<DType>());
 }
 
@@ -198,7 +208,7 @@ void bind_tensor(py::module_& m) {
       .def("numel", method(&Tensor::numel))
       .def("stride", [](const Tensor& t, py::object d) -> py::object {
         if (d.is_none()) return shape_tuple(t.strides());
-        return py::int_(t.stride(d.cast<int64_t>()));
+        return py::int_(t.stride(py_int64<IndexError>(d, "dim")));
       }, py::arg("dim") = py::none())
       .def("storage_offset", method(&Tensor::offset))
       .def("element_size", method(&Tensor::itemsize))
@@ -230,11 +240,13 @@ void bind_tensor(py::module_& m) {
       })
       .def("item", &item_of)
       .def("__float__", [](const Tensor& t) { return t.item(); })
-      .def("__int__", [](const Tensor& t) { return static_cast<int64_t>(t.item()); })
+      // Through item_of, not item(): a double would round int64 values above 2**53 and turn NaN
+      // into an undefined cast (Python's int() raises ValueError for NaN and inf instead).
+      .def("__int__", [](const Tensor& t) { return py::int_(item_of(t)); })
       .def("__index__", [](const Tensor& t) {
         EMBER_CHECK(t.dtype() == DType::Int64 || t.dtype() == DType::Bool, TypeError,
                     "only integer tensors of a single element can be converted to an index");
-        return static_cast<int64_t>(t.item());
+        return py::int_(item_of(t));
       })
       .def("__bool__", [](const Tensor& t) {
         EMBER_CHECK(t.numel() == 1, Error, "Boolean value of Tensor with ", t.numel(),
@@ -263,8 +275,8 @@ void bind_tensor(py::module_& m) {
   // --- views ------------------------------------------------------------------------------------
   cls.def("reshape", [](const Tensor& t, py::args a) { return t.reshape(parse_shape(a)); })
       .def("view", [](const Tensor& t, py::args a) { return t.view(parse_shape(a)); })
-      .def("view_as", [](const Tensor& t, const Tensor& o) { return t.view(o.shape()); })
-      .def("reshape_as", [](const Tensor& t, const Tensor& o) { return t.reshape(o.shape()); })
+      .def("view_as", [](const Tensor& t, const Tensor& o) { return t.view(o.shape()); }, py::arg("other").none(false))
+      .def("reshape_as", [](const Tensor& t, const Tensor& o) { return t.reshape(o.shape()); }, py::arg("other").none(false))
       .def("transpose", method(&Tensor::transpose), py::arg("dim0"), py::arg("dim1"))
       .def("permute", [](const Tensor& t, py::args a) { return t.permute(parse_shape(a)); })
       .def("t", method(&Tensor::t))
@@ -275,18 +287,18 @@ void bind_tensor(py::module_& m) {
       })
       .def_property_readonly("mT", [](const Tensor& t) { return t.transpose(-2, -1); })
       .def("squeeze", [](const Tensor& t, py::object d) {
-        return d.is_none() ? t.squeeze() : t.squeeze(d.cast<int64_t>());
+        return d.is_none() ? t.squeeze() : t.squeeze(py_int64<IndexError>(d, "dim"));
       }, py::arg("dim") = py::none())
       .def("unsqueeze", method(&Tensor::unsqueeze), py::arg("dim"))
       .def("expand", [](const Tensor& t, py::args a) { return t.expand(parse_shape(a)); })
-      .def("expand_as", [](const Tensor& t, const Tensor& o) { return t.expand(o.shape()); })
+      .def("expand_as", [](const Tensor& t, const Tensor& o) { return t.expand(o.shape()); }, py::arg("other").none(false))
       .def("flatten", method(&Tensor::flatten), py::arg("start_dim") = 0, py::arg("end_dim") = -1)
       .def("select", method(&Tensor::select), py::arg("dim"), py::arg("index"))
       .def("narrow", method(&Tensor::narrow), py::arg("dim"), py::arg("start"), py::arg("length"))
       .def("__getitem__", [](const Tensor& t, py::handle key) {
         if (PyLong_Check(key.ptr()) && !PyBool_Check(key.ptr())) {  // fast path: t[i]
           EMBER_CHECK(t.dim() > 0, IndexError, "invalid index of a 0-dim tensor");
-          int64_t i = key.cast<int64_t>(), n = t.size(0);
+          int64_t i = py_int64<IndexError>(key, "index"), n = t.size(0);
           EMBER_CHECK(i >= -n && i < n, IndexError, "index ", i, " is out of bounds for dimension 0 with size ", n);
           return t.select(0, i);
         }
@@ -337,9 +349,15 @@ void bind_tensor(py::module_& m) {
       .def("__le__", binary(+le), py::is_operator())
       .def("__gt__", binary(+gt), py::is_operator())
       .def("__ge__", binary(+ge), py::is_operator())
-      .def("__and__", binary(&logical_and), py::is_operator())
-      .def("__or__", binary(&logical_or), py::is_operator())
-      .def("__invert__", &logical_not)
+      // ember has no bitwise ops: &, |, ~ are logical and so only defined for bool tensors (on int64
+      // torch and numpy give bitwise results, which a logical op would silently get wrong).
+      .def("__and__", [](const Tensor& a, py::handle b) { return logical_and(bool_operand(a, "&"),
+                                                                            bool_operand(to_operand(b, a), "&")); },
+           py::is_operator())
+      .def("__or__", [](const Tensor& a, py::handle b) { return logical_or(bool_operand(a, "|"),
+                                                                          bool_operand(to_operand(b, a), "|")); },
+           py::is_operator())
+      .def("__invert__", [](const Tensor& a) { return logical_not(bool_operand(a, "~")); })
       .def("__iadd__", [](Tensor& a, py::handle b) { return add_(a, to_operand(b, a)); }, py::is_operator())
       .def("__isub__", [](Tensor& a, py::handle b) { return sub_(a, to_operand(b, a)); }, py::is_operator())
       .def("__imul__", [](Tensor& a, py::handle b) { return mul_(a, to_operand(b, a)); }, py::is_operator())

@@ -55,6 +55,28 @@ bool is_tensor(py::handle h);
 Tensor to_operand(py::handle h, const Tensor& like);
 // Array-likes (lists, numpy arrays) -> tensor, via the Python converter registered at import.
 Tensor from_array_like(py::handle h);
+// A Python integer -> int64, with a clear error instead of pybind11's "Unable to cast": a non-integer
+// is a TypeError, a value outside int64 throws E. With clamp, out-of-range values saturate instead
+// (slice bounds: Python itself clamps t[2**70:] to the sequence).
+template <class E>
+inline int64_t py_int64(py::handle h, const char* what, bool clamp = false) {
+  PyObject* idx = PyNumber_Index(h.ptr());
+  if (!idx) {
+    PyErr_Clear();
+    throw TypeError(str(what, " must be an integer, got ", std::string(py::str(py::type::of(h).attr("__name__")))));
+  }
+  int overflow = 0;
+  long long v = PyLong_AsLongLongAndOverflow(idx, &overflow);
+  std::string repr = overflow ? std::string(py::str(idx)) : std::string();
+  Py_DECREF(idx);
+  if (v == -1 && PyErr_Occurred()) throw py::error_already_set();
+  if (overflow != 0) {
+    if (clamp) return overflow > 0 ? INT64_MAX : -INT64_MAX;
+    throw E(str(what, " ", repr, " is outside the int64 range"));
+  }
+  return v;
+}
+
 // Sizes given as f(2, 3), f((2, 3)) or f([2, 3]).
 Shape parse_shape(const py::args& args);
 Shape to_shape(py::handle h);

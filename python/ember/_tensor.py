@@ -31,6 +31,8 @@ def _check_dtype(d):
 # numpy dtypes ember does not have are widened to the nearest one it has.
 def _normalize_array(arr, from_python):
     np = _numpy()
+    if not arr.dtype.isnative:  # a copy is being made anyway: make it in native byte order
+        arr = arr.astype(arr.dtype.newbyteorder("="))
     kind = arr.dtype.kind
     if kind == "f":
         if from_python or arr.dtype.itemsize < 4:
@@ -62,7 +64,7 @@ def _as_tensor(obj, keep_double=False):
                         "(nested sequences must be rectangular and hold numbers)")
     arr = _normalize_array(arr, from_python and not keep_double)
     # not np.ascontiguousarray: it turns a 0-d array into shape (1,)
-    if not arr.flags["C_CONTIGUOUS"]:
+    if not arr.flags["C_CONTIGUOUS"] or not arr.flags["ALIGNED"]:
         arr = arr.copy(order="C")
     return _C._from_numpy_copy(arr)
 
@@ -193,27 +195,39 @@ def randint(low, high=None, size=None, dtype=None, device=None):
     return _C.randint(low, high, tuple(size), _check_dtype(dtype) or _C.dtype.int64)
 
 
+def _need_tensor(t, fn):
+    if not isinstance(t, Tensor):
+        raise TypeError(f"{fn}(): argument 'input' must be a Tensor, not {type(t).__name__}")
+    return t
+
+
 def zeros_like(t, dtype=None, requires_grad=False):
+    _need_tensor(t, "zeros_like")
     return zeros(t.shape, dtype=dtype or t.dtype, requires_grad=requires_grad)
 
 
 def ones_like(t, dtype=None, requires_grad=False):
+    _need_tensor(t, "ones_like")
     return ones(t.shape, dtype=dtype or t.dtype, requires_grad=requires_grad)
 
 
 def full_like(t, fill_value, dtype=None, requires_grad=False):
+    _need_tensor(t, "full_like")
     return full(t.shape, fill_value, dtype=dtype or t.dtype, requires_grad=requires_grad)
 
 
 def empty_like(t, dtype=None, requires_grad=False):
+    _need_tensor(t, "empty_like")
     return empty(t.shape, dtype=dtype or t.dtype, requires_grad=requires_grad)
 
 
 def rand_like(t, dtype=None, requires_grad=False):
+    _need_tensor(t, "rand_like")
     return rand(t.shape, dtype=dtype or t.dtype, requires_grad=requires_grad)
 
 
 def randn_like(t, dtype=None, requires_grad=False):
+    _need_tensor(t, "randn_like")
     return randn(t.shape, dtype=dtype or t.dtype, requires_grad=requires_grad)
 
 
@@ -258,7 +272,13 @@ def _tolist(self):
 
 
 def _size_method(self, dim=None):
-    return self.shape if dim is None else self.shape[dim]
+    if dim is None:
+        return self.shape
+    try:
+        return self.shape[dim]
+    except IndexError:
+        n = builtins.max(self.ndim, 1)
+        raise IndexError(f"dimension out of range (expected to be in range of [{-n}, {n - 1}], but got {dim})") from None
 
 
 def _iter(self):
@@ -277,6 +297,7 @@ def _all(self, dim=None, keepdim=False):
 
 
 def _type_as(self, other):
+    _need_tensor(other, "type_as")
     return self.to(other.dtype)
 
 

@@ -296,6 +296,12 @@ def cmd_predict(args):
 
 # ---------------------------------------------------------------------------------------------- bench
 def cmd_bench(args):
+    if "OMP_WAIT_POLICY" not in os.environ:
+        # ember's and torch's OpenMP runtimes share the cores in one process: workers that spin after
+        # each call starve the other library's threads. The policy is read when the runtimes load,
+        # so set it and start again.
+        os.environ["OMP_WAIT_POLICY"] = "PASSIVE"
+        os.execv(sys.executable, [sys.executable, "-m", "ember", "bench"] + (["--quick"] if args.quick else []))
     from .bench import run
 
     return run(quick=args.quick)

@@ -10,6 +10,7 @@
 #include "ember/graph.h"
 #include "ember/io.h"
 #include "ember/loss.h"
+#include "ember/nn.h"
 #include "ember/normalization.h"
 #include "ember/ops.h"
 #include "ember/optim.h"

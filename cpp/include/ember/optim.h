@@ -198,7 +198,7 @@ class OptimizerWith : public Optimizer {
   explicit OptimizerWith(const Options& defaults) : defaults_(defaults) { validate(defaults); }
   double get_group_lr(size_t group) const override { return options(group).lr; }
   void set_group_lr(size_t group, double lr) override { options(group).lr = lr; }
-  virtual void on_group_added(size_t group) {}
+  virtual void on_group_added(size_t /*group*/) {}
 
   Options defaults_;
   std::vector<Options> options_;

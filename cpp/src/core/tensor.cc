@@ -99,8 +99,15 @@ int64_t wrap_dim(int64_t d, int64_t ndim) {
   return d < 0 ? d + n : d;
 }
 
-int64_t Tensor::size(int64_t d) const { return impl_->shape[wrap_dim(d, dim())]; }
-int64_t Tensor::stride(int64_t d) const { return impl_->strides[wrap_dim(d, dim())]; }
+// wrap_dim lets a 0-d tensor take dim 0 (for reductions); it has no size or stride to read there.
+int64_t Tensor::size(int64_t d) const {
+  EMBER_CHECK(dim() > 0, IndexError, "dimension specified as ", d, " but tensor has no dimensions");
+  return impl_->shape[wrap_dim(d, dim())];
+}
+int64_t Tensor::stride(int64_t d) const {
+  EMBER_CHECK(dim() > 0, IndexError, "dimension specified as ", d, " but tensor has no dimensions");
+  return impl_->strides[wrap_dim(d, dim())];
+}
 
 bool Tensor::is_contiguous() const {
   int64_t expected = 1;

@@ -1,4 +1,5 @@
 // Copies, dtype conversion and fills.
+#include <cmath>
 #include <cstring>
 
 #include "ember/autograd.h"
@@ -72,6 +73,10 @@ Tensor& Tensor::copy_(const Tensor& src) {
 
 Tensor& Tensor::fill_(double value) {
   autograd::check_inplace(*this, "fill_");
+  // Converting NaN, inf or an out-of-range double to int64 is undefined behaviour in C++.
+  EMBER_CHECK(dtype() != DType::Int64 || (std::isfinite(value) && value >= -9223372036854775808.0 &&
+                                          value < 9223372036854775808.0),
+              ValueError, "value ", value, " cannot be converted to type int64 without overflow");
   dispatch_all(dtype(), [&](auto tag) {
     using T = typename decltype(tag)::type;
     T v = static_cast<T>(value);

@@ -243,13 +243,14 @@ Tensor Tensor::slice(int64_t d, int64_t start, int64_t stop, int64_t step) const
   EMBER_CHECK(step > 0, ValueError, "slice step must be positive, got ", step);
   d = wrap_dim(d, dim());
   int64_t n = shape()[d];
-  if (start < 0) start += n;
-  if (stop < 0) stop += n;
+  // Written so that no extreme start/stop/step (e.g. t[::2**63-1]) overflows int64.
+  if (start < 0) start = start < -n ? 0 : start + n;
+  if (stop < 0) stop = stop < -n ? 0 : stop + n;
   start = std::clamp<int64_t>(start, 0, n);
   stop = std::clamp<int64_t>(stop, start, n);
   Shape s = shape(), st = strides();
-  s[d] = (stop - start + step - 1) / step;
-  st[d] *= step;
+  s[d] = stop == start ? 0 : (stop - start - 1) / step + 1;
+  if (s[d] > 1) st[d] *= step;  // step < n here; with one element the stride is never used
   Tensor out = view_of(*this, s, st, offset() + start * strides()[d]);
   Shape in_shape = shape();
   DType dt = dtype();
@@ -265,7 +266,7 @@ Tensor Tensor::narrow(int64_t d, int64_t start, int64_t length) const {
   EMBER_CHECK(dim() > 0, IndexError, "narrow() cannot be applied to a 0-dim tensor");
   int64_t n = size(d);
   if (start < 0) start += n;
-  EMBER_CHECK(start >= 0 && length >= 0 && start + length <= n, IndexError, "narrow: start (", start, ") + length (",
+  EMBER_CHECK(start >= 0 && length >= 0 && start <= n && length <= n - start, IndexError,  // no start + length overflow "narrow: start (", start, ") + length (",
               length, ") exceeds dimension size (", n, ")");
   return slice(d, start, start + length, 1);
 }

@@ -70,6 +70,8 @@ def maxout(input, pieces, dim=1):
 
 
 def _softmax_dim(input, dim, name):
+    if not isinstance(input, _C.Tensor):
+        raise TypeError(f"{name}(): argument 'input' must be a Tensor, not {type(input).__name__}")
     if dim is not None:
         return dim
     # torch's legacy rule for an implicit dim

@@ -30,6 +30,9 @@ def _reduction(size_average, reduce, reduction):
 
 
 def _warn_broadcast(input, target):
+    for name, t in (("input", input), ("target", target)):
+        if not isinstance(t, _C.Tensor):
+            raise TypeError(f"argument '{name}' must be a Tensor, not {type(t).__name__}")
     if input.shape != target.shape:
         warnings.warn(f"Using a target size ({target.shape}) that is different to the input size ({input.shape}). "
                       "This will likely lead to incorrect results due to broadcasting. "

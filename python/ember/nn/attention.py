@@ -9,7 +9,7 @@ import math
 from .. import _C
 from . import functional as F
 from . import init
-from .layers import Dropout, LayerNorm, Linear
+from .layers import Dropout, LayerNorm, Linear, _dtype
 from .module import Module
 from .parameter import Parameter
 
@@ -29,10 +29,10 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
 multi_head_attention_forward = _attn.multi_head_attention_forward
 
 
-def generate_square_subsequent_mask(sz, dtype=None):
+def generate_square_subsequent_mask(sz, device=None, dtype=None):
     """Float [sz, sz] mask: 0 where j <= i, -inf above the diagonal (torch.nn.Transformer's)."""
     allowed = _attn.causal_mask(sz, sz)
-    dt = dtype or _C.dtype.float32
+    dt = _dtype(device, dtype)
     return _C.where(allowed, _C.zeros((), dt), _C.full((), float("-inf"), dt))
 
 
@@ -42,7 +42,7 @@ class MultiheadAttention(Module):
     (attn_output, attn_weights or None). Bool masks mark positions NOT allowed to attend."""
 
     def __init__(self, embed_dim, num_heads, dropout=0.0, bias=True, add_bias_kv=False, add_zero_attn=False,
-                 kdim=None, vdim=None, batch_first=False, dtype=None):
+                 kdim=None, vdim=None, batch_first=False, device=None, dtype=None):
         super().__init__()
         if embed_dim <= 0 or num_heads <= 0:
             raise ValueError(f"embed_dim and num_heads must be greater than 0, got embed_dim={embed_dim} and "
@@ -56,7 +56,7 @@ class MultiheadAttention(Module):
         self.kdim = kdim if kdim is not None else embed_dim
         self.vdim = vdim if vdim is not None else embed_dim
         self._qkv_same_embed_dim = self.kdim == embed_dim and self.vdim == embed_dim
-        dt = dtype or _C.dtype.float32
+        dt = _dtype(device, dtype)
         if self._qkv_same_embed_dim:
             self.in_proj_weight = Parameter(_C.empty((3 * embed_dim, embed_dim), dt))
             self.register_parameter("q_proj_weight", None)
@@ -71,8 +71,7 @@ class MultiheadAttention(Module):
             self.in_proj_bias = Parameter(_C.empty((3 * embed_dim,), dt))
         else:
             self.register_parameter("in_proj_bias", None)
-        self.out_proj = Linear(embed_dim, embed_dim, bias=True, dtype=dtype) if bias else \
-            _LinearNoBias(embed_dim, embed_dim, dtype)
+        self.out_proj = Linear(embed_dim, embed_dim, bias=bias, device=device, dtype=dtype)
         self._reset_parameters()
 
     def _reset_parameters(self):
@@ -97,19 +96,6 @@ class MultiheadAttention(Module):
         return f"embed_dim={self.embed_dim}, num_heads={self.num_heads}, batch_first={self.batch_first}"
 
 
-class _LinearNoBias(Module):
-    """out_proj without a bias (MultiheadAttention(bias=False)): weight only, Linear's init."""
-
-    def __init__(self, in_features, out_features, dtype=None):
-        super().__init__()
-        self.weight = Parameter(_C.empty((out_features, in_features), dtype or _C.dtype.float32))
-        self.register_parameter("bias", None)
-        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
-
-    def forward(self, x):
-        return F.linear(x, self.weight, None)
-
-
 _ACTIVATIONS = {"relu": F.relu, "gelu": F.gelu}
 
 
@@ -118,16 +104,16 @@ class TransformerEncoderLayer(Module):
     a residual connection and LayerNorm (after, or before with norm_first=True)."""
 
     def __init__(self, d_model, nhead, dim_feedforward=2048, dropout=0.1, activation="relu", layer_norm_eps=1e-5,
-                 batch_first=False, norm_first=False, bias=True, dtype=None):
+                 batch_first=False, norm_first=False, bias=True, device=None, dtype=None):
         super().__init__()
-        self.self_attn = MultiheadAttention(d_model, nhead, dropout=dropout, bias=bias, batch_first=batch_first,
-                                            dtype=dtype)
-        self.linear1 = Linear(d_model, dim_feedforward, dtype=dtype)
+        kw = {"device": device, "dtype": dtype}
+        self.self_attn = MultiheadAttention(d_model, nhead, dropout=dropout, bias=bias, batch_first=batch_first, **kw)
+        self.linear1 = Linear(d_model, dim_feedforward, bias=bias, **kw)
         self.dropout = Dropout(dropout)
-        self.linear2 = Linear(dim_feedforward, d_model, dtype=dtype)
+        self.linear2 = Linear(dim_feedforward, d_model, bias=bias, **kw)
         self.norm_first = norm_first
-        self.norm1 = LayerNorm(d_model, eps=layer_norm_eps, dtype=dtype)
-        self.norm2 = LayerNorm(d_model, eps=layer_norm_eps, dtype=dtype)
+        self.norm1 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias, **kw)
+        self.norm2 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias, **kw)
         self.dropout1 = Dropout(dropout)
         self.dropout2 = Dropout(dropout)
         if isinstance(activation, str):
@@ -159,7 +145,8 @@ class TransformerEncoderLayer(Module):
 class TransformerEncoder(Module):
     """A stack of num_layers copies of encoder_layer (each with its own weights), optional final norm."""
 
-    def __init__(self, encoder_layer, num_layers, norm=None):
+    def __init__(self, encoder_layer, num_layers, norm=None, enable_nested_tensor=True, mask_check=True):
+        # enable_nested_tensor / mask_check tune torch's inference fast path; accepted and unused
         super().__init__()
         from .containers import ModuleList
 
@@ -190,11 +177,11 @@ class SinusoidalPositionalEmbedding(Module):
     """Adds the fixed sin/cos table of "Attention Is All You Need" to x [L, N, E] ([N, L, E] with
     batch_first) or [L, E]; the table is a non-persistent buffer of max_len rows."""
 
-    def __init__(self, embedding_dim, max_len=5000, batch_first=False, dtype=None):
+    def __init__(self, embedding_dim, max_len=5000, batch_first=False, device=None, dtype=None):
         super().__init__()
         self.embedding_dim, self.max_len, self.batch_first = embedding_dim, max_len, batch_first
-        self.register_buffer("pe", _attn.sinusoidal_positional_encoding(max_len, embedding_dim,
-                                                                       dtype or _C.dtype.float32), persistent=False)
+        self.register_buffer("pe", _attn.sinusoidal_positional_encoding(max_len, embedding_dim, _dtype(device, dtype)),
+                             persistent=False)
 
     def forward(self, x):
         return x + _positions(self.pe, x, self.batch_first, self.max_len)
@@ -207,10 +194,10 @@ class LearnedPositionalEmbedding(Module):
     """Adds a learned table weight [max_len, embedding_dim] (N(0, 1) init, as nn.Embedding) to x,
     position p getting row p."""
 
-    def __init__(self, max_len, embedding_dim, batch_first=False, dtype=None):
+    def __init__(self, max_len, embedding_dim, batch_first=False, device=None, dtype=None):
         super().__init__()
         self.embedding_dim, self.max_len, self.batch_first = embedding_dim, max_len, batch_first
-        self.weight = Parameter(_C.empty((max_len, embedding_dim), dtype or _C.dtype.float32))
+        self.weight = Parameter(_C.empty((max_len, embedding_dim), _dtype(device, dtype)))
         init.normal_(self.weight)
 
     def forward(self, x):

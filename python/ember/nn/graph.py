@@ -15,6 +15,7 @@ import math
 from .. import _C
 from . import functional as F
 from . import init
+from .layers import _dtype
 from .module import Module
 from .parameter import Parameter
 
@@ -67,9 +68,9 @@ class _Lin(Module):
     """The weight (and bias) of a dense map x Wᵀ + b, under PyG's names (lin.weight, lin_l.bias);
     torch.nn.Linear's default initialisation."""
 
-    def __init__(self, in_features, out_features, bias=True, dtype=None):
+    def __init__(self, in_features, out_features, bias=True, device=None, dtype=None):
         super().__init__()
-        dt = dtype or _C.dtype.float32
+        dt = _dtype(device, dtype)
         self.weight = Parameter(_C.empty((out_features, in_features), dt))
         if bias:
             self.bias = Parameter(_C.empty((out_features,), dt))
@@ -89,13 +90,13 @@ class GCNConv(Module):
     lin.weight, bias; glorot weights, zero bias)."""
 
     def __init__(self, in_channels, out_channels, improved=False, add_self_loops=True, normalize=True, bias=True,
-                 dtype=None):
+                 device=None, dtype=None):
         super().__init__()
         self.in_channels, self.out_channels = in_channels, out_channels
         self.improved, self.add_self_loops, self.normalize = improved, add_self_loops, normalize
-        self.lin = _Lin(in_channels, out_channels, bias=False, dtype=dtype)
+        self.lin = _Lin(in_channels, out_channels, bias=False, device=device, dtype=dtype)
         if bias:
-            self.bias = Parameter(_C.zeros((out_channels,), dtype or _C.dtype.float32))
+            self.bias = Parameter(_C.zeros((out_channels,), _dtype(device, dtype)))
         else:
             self.register_parameter("bias", None)
         self.reset_parameters()
@@ -123,15 +124,15 @@ class SAGEConv(Module):
     aggr "mean" (default), "sum" or "max"; normalize scales each output row to unit L2 norm."""
 
     def __init__(self, in_channels, out_channels, aggr="mean", normalize=False, root_weight=True, bias=True,
-                 dtype=None):
+                 device=None, dtype=None):
         super().__init__()
         if aggr not in ("mean", "sum", "add", "max"):
             raise ValueError(f"aggr must be 'mean', 'sum' or 'max', got {aggr!r}")
         self.in_channels, self.out_channels = in_channels, out_channels
         self.aggr, self.normalize, self.root_weight = aggr, normalize, root_weight
-        self.lin_l = _Lin(in_channels, out_channels, bias=bias, dtype=dtype)
+        self.lin_l = _Lin(in_channels, out_channels, bias=bias, device=device, dtype=dtype)
         if root_weight:
-            self.lin_r = _Lin(in_channels, out_channels, bias=False, dtype=dtype)
+            self.lin_r = _Lin(in_channels, out_channels, bias=False, device=device, dtype=dtype)
 
     def forward(self, x, edge_index):
         agg = _graph.propagate(x, edge_index, None, x.shape[0], self.aggr)

@@ -9,6 +9,7 @@ import math
 
 from .. import _C
 from . import init
+from .layers import _dtype
 from .module import Module
 from .parameter import Parameter
 
@@ -26,7 +27,7 @@ def _size(name, v, minimum=1):
 
 class RNNBase(Module):
     def __init__(self, mode, input_size, hidden_size, num_layers=1, bias=True, batch_first=False, dropout=0.0,
-                 bidirectional=False, proj_size=0, dtype=None):
+                 bidirectional=False, proj_size=0, device=None, dtype=None):
         super().__init__()
         if proj_size:
             raise NotImplementedError("proj_size is not supported")
@@ -45,7 +46,7 @@ class RNNBase(Module):
 
             warnings.warn("dropout option adds dropout after all but last recurrent layer, so non-zero dropout "
                           f"expects num_layers greater than 1, but got dropout={dropout} and num_layers={num_layers}")
-        dt = dtype or _C.dtype.float32
+        dt = _dtype(device, dtype)
         gh = _GATES[mode] * hidden_size
         directions = 2 if bidirectional else 1
         self._flat_weights_names = []
@@ -76,6 +77,9 @@ class RNNBase(Module):
         for w in self.parameters():
             init.uniform_(w, -stdv, stdv)
 
+    def flatten_parameters(self):
+        """torch compacts cuDNN weights here; ember reads the parameters where they are: a no-op."""
+
     def _run(self, input, hx, cx):
         return _rnn.rnn(self.mode, input, hx, cx, self._flat_weights, self.bias, self.num_layers, self.dropout,
                         self.training, self.bidirectional, self.batch_first)
@@ -99,11 +103,11 @@ class RNN(RNNBase):
     """Elman RNN: h_t = tanh(x_t W_ihᵀ + b_ih + h_{t-1} W_hhᵀ + b_hh) (or relu)."""
 
     def __init__(self, input_size, hidden_size, num_layers=1, nonlinearity="tanh", bias=True, batch_first=False,
-                 dropout=0.0, bidirectional=False, dtype=None):
+                 dropout=0.0, bidirectional=False, device=None, dtype=None):
         if nonlinearity not in ("tanh", "relu"):
             raise ValueError(f"Unknown nonlinearity '{nonlinearity}'. Select from 'tanh' or 'relu'.")
         super().__init__("RNN_TANH" if nonlinearity == "tanh" else "RNN_RELU", input_size, hidden_size, num_layers,
-                         bias, batch_first, dropout, bidirectional, dtype=dtype)
+                         bias, batch_first, dropout, bidirectional, device=device, dtype=dtype)
         self.nonlinearity = nonlinearity
 
     def forward(self, input, hx=None):
@@ -119,9 +123,9 @@ class LSTM(RNNBase):
     """LSTM with torch's gates (i, f, g, o); forward(input, (h_0, c_0)) -> output, (h_n, c_n)."""
 
     def __init__(self, input_size, hidden_size, num_layers=1, bias=True, batch_first=False, dropout=0.0,
-                 bidirectional=False, proj_size=0, dtype=None):
+                 bidirectional=False, proj_size=0, device=None, dtype=None):
         super().__init__("LSTM", input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional,
-                         proj_size, dtype)
+                         proj_size, device, dtype)
 
     def forward(self, input, hx=None):
         if hx is None:
@@ -138,9 +142,9 @@ class GRU(RNNBase):
     """GRU with torch's gates (r, z, n; b_hn inside r * (...))."""
 
     def __init__(self, input_size, hidden_size, num_layers=1, bias=True, batch_first=False, dropout=0.0,
-                 bidirectional=False, dtype=None):
+                 bidirectional=False, device=None, dtype=None):
         super().__init__("GRU", input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional,
-                         dtype=dtype)
+                         device=device, dtype=dtype)
 
     def forward(self, input, hx=None):
         out, h, _ = self._run(input, hx, None)
@@ -148,12 +152,12 @@ class GRU(RNNBase):
 
 
 class RNNCellBase(Module):
-    def __init__(self, input_size, hidden_size, bias, gates, dtype=None):
+    def __init__(self, input_size, hidden_size, bias, gates, device=None, dtype=None):
         super().__init__()
         self.input_size = _size("input_size", input_size, 0)
         self.hidden_size = _size("hidden_size", hidden_size)
         self.bias = bool(bias)
-        dt = dtype or _C.dtype.float32
+        dt = _dtype(device, dtype)
         self.weight_ih = Parameter(_C.empty((gates * hidden_size, input_size), dt))
         self.weight_hh = Parameter(_C.empty((gates * hidden_size, hidden_size), dt))
         if bias:
@@ -177,10 +181,10 @@ class RNNCellBase(Module):
 
 
 class RNNCell(RNNCellBase):
-    def __init__(self, input_size, hidden_size, bias=True, nonlinearity="tanh", dtype=None):
+    def __init__(self, input_size, hidden_size, bias=True, nonlinearity="tanh", device=None, dtype=None):
         if nonlinearity not in ("tanh", "relu"):
             raise ValueError(f"Unknown nonlinearity: {nonlinearity}")
-        super().__init__(input_size, hidden_size, bias, 1, dtype)
+        super().__init__(input_size, hidden_size, bias, 1, device, dtype)
         self.nonlinearity = nonlinearity
 
     def forward(self, input, hx=None):
@@ -189,8 +193,8 @@ class RNNCell(RNNCellBase):
 
 
 class LSTMCell(RNNCellBase):
-    def __init__(self, input_size, hidden_size, bias=True, dtype=None):
-        super().__init__(input_size, hidden_size, bias, 4, dtype)
+    def __init__(self, input_size, hidden_size, bias=True, device=None, dtype=None):
+        super().__init__(input_size, hidden_size, bias, 4, device, dtype)
 
     def forward(self, input, hx=None):
         if hx is None:
@@ -204,8 +208,8 @@ class LSTMCell(RNNCellBase):
 
 
 class GRUCell(RNNCellBase):
-    def __init__(self, input_size, hidden_size, bias=True, dtype=None):
-        super().__init__(input_size, hidden_size, bias, 3, dtype)
+    def __init__(self, input_size, hidden_size, bias=True, device=None, dtype=None):
+        super().__init__(input_size, hidden_size, bias, 3, device, dtype)
 
     def forward(self, input, hx=None):
         return _rnn.gru_cell(input, hx, self.weight_ih, self.weight_hh, self.bias_ih, self.bias_hh)

@@ -10,6 +10,10 @@
 #include "kernels/cpu/parallel.h"
 #include "kernels/cpu/recurrent_rows.h"
 
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
 namespace ember::kernels {
 namespace {
 
@@ -27,11 +31,17 @@ template <typename Fn>
 void for_units(int64_t B, int64_t H, Fn&& fn) {
   const int64_t chunks = (H + kChunk - 1) / kChunk;
   const int64_t items = B * chunks;
-#pragma omp parallel for schedule(static) if (cpu::worth_parallel(B * H * kUnitCost))
-  for (int64_t it = 0; it < items; ++it) {
+  auto item = [&](int64_t it) {
     const int64_t b = it / chunks, j0 = (it % chunks) * kChunk;
     fn(b, j0, j0 + kChunk < H ? kChunk : H - j0);
+  };
+  // A serial step never enters OpenMP: even an if(false) region costs ~1.5 us, every step.
+  if (!cpu::worth_parallel(B * H * kUnitCost)) {
+    for (int64_t it = 0; it < items; ++it) item(it);
+    return;
   }
+#pragma omp parallel for schedule(static)
+  for (int64_t it = 0; it < items; ++it) item(it);
 }
 
 enum class Isa { Generic, Avx2, Avx512 };
@@ -110,6 +120,62 @@ void column_sums(int64_t rows, int64_t n, const T* A, int64_t lda, T* out) {
   }
 }
 
+// Threads for the step loop. Each step is a chain link (step t needs all of h_{t-1}), so the
+// parallelism is inside a step: every thread owns a range of hidden units (whole kChunk chunks,
+// so each unit's gate math runs the same code whatever the thread count) for all batch rows.
+// The team lives for the whole sequence and meets once per step:
+//   forward:  W_hh h for its units' G gate columns (G small GEMMs), their gate math, barrier
+//             (the next step's product needs every unit of h_t);
+//   backward: its units' gate gradients, barrier (the product needs every column of dG_t),
+//             dh for its units = dG_t W_hh[:, units] - which only this thread reads next step.
+// One barrier per step instead of a fork, a join and the GEMM's own barriers for each of the
+// step's two phases: on a loaded machine every meeting can cost a scheduler time slice.
+// Below this many multiply-adds per step one thread does the step (the GEMM may still thread).
+constexpr int64_t kStepThreadWork = 1 << 21;
+
+int step_threads(const RnnGeometry& g) {
+  const int64_t chunks = (g.H + kChunk - 1) / kChunk;
+  const int64_t work = g.B * rnn_gates(g.mode) * g.H * g.H;
+  if (work < kStepThreadWork || cpu::in_parallel()) return 1;
+  const int nt = cpu::max_threads();
+  return static_cast<int>(nt < chunks ? nt : chunks);
+}
+
+// Units [u0, u1) of thread t of nt: whole chunks, as even as possible.
+void unit_range(int64_t H, int t, int nt, int64_t& u0, int64_t& u1) {
+  const int64_t chunks = (H + kChunk - 1) / kChunk;
+  const int64_t c0 = chunks * t / nt, c1 = chunks * (t + 1) / nt;
+  u0 = c0 * kChunk < H ? c0 * kChunk : H;
+  u1 = c1 * kChunk < H ? c1 * kChunk : H;
+}
+
+// body(thread, team size) on a team of nt threads (inline when nt == 1).
+template <typename Body>
+void run_team(int nt, Body&& body) {
+  if (nt <= 1) return body(0, 1);
+#ifdef _OPENMP
+#pragma omp parallel num_threads(nt)
+  body(omp_get_thread_num(), omp_get_num_threads());
+#else
+  body(0, 1);
+#endif
+}
+
+inline void team_barrier(int nt) {
+#ifdef _OPENMP
+  if (nt > 1) {
+#pragma omp barrier
+  }
+#endif
+}
+
+// fn(b, j0, n) over the chunks of units [u0, u1), all batch rows, on this thread.
+template <typename Fn>
+void own_units(int64_t B, int64_t u0, int64_t u1, Fn&& fn) {
+  for (int64_t b = 0; b < B; ++b)
+    for (int64_t j0 = u0; j0 < u1; j0 += kChunk) fn(b, j0, j0 + kChunk < u1 ? kChunk : u1 - j0);
+}
+
 }  // namespace
 
 int64_t rnn_forward_scratch(RnnMode m, int64_t B, int64_t H) {
@@ -140,29 +206,53 @@ void rnn_forward(const RnnGeometry& g, const T* x, const T* h0, const T* c0, con
   const int64_t ldp = sw ? sw : H;
   gemm(rows, GH, I, T(1), x, I, 1, w_ih, 1, I, T(0), pre, ldp, 1);
 
-  for (int64_t s = 0; s < g.T; ++s) {
+  const int64_t lds = g.b_stride * ldp;
+  // h of the step before step s: rows b_stride apart in y, or h0
+  auto h_before = [&](int64_t s, int64_t& ldh) -> const T* {
+    ldh = s > 0 ? g.b_stride * H : H;
+    return s > 0 ? y + g.row(time_at(g, s - 1), 0) * H : h0;
+  };
+  // The gate math of units [j0, j0 + n) of batch row b at step s.
+  auto gates = [&](int64_t s, int64_t b, int64_t j0, int64_t n) {
     const int64_t t = time_at(g, s), tp = s > 0 ? time_at(g, s - 1) : -1;
-    // h of the previous step: rows b_stride apart in y, or h0
-    const T* hp = s > 0 ? y + g.row(tp, 0) * H : h0;
-    const int64_t ldh = s > 0 ? g.b_stride * H : H;
-    T* step = pre + g.row(t, 0) * ldp;
-    const int64_t lds = g.b_stride * ldp;
-    gemm(B, GH, H, T(1), hp, ldh, 1, w_hh, 1, H, T(0), hg, GH, 1);
-    for_units(B, H, [&](int64_t b, int64_t j0, int64_t n) {
-      T* srow = step + b * lds;
-      T* yrow = y + g.row(t, b) * H;
-      switch (g.mode) {
-        case RnnMode::Lstm: {
-          const T* cp = s > 0 ? saved + g.row(tp, b) * sw + 4 * H : c0 + b * H;
-          Rows<T>::lstm_forward(n, H, srow + j0, hg + b * GH + j0, bias + j0, cp + j0, srow + 4 * H + j0,
-                                srow + 5 * H + j0, yrow + j0);
-          break;
-        }
-        case RnnMode::Gru:
-          Rows<T>::gru_forward(n, H, srow + j0, hg + b * GH + j0, bias + j0, hp + b * ldh + j0, yrow + j0);
-          break;
-        default:
-          Rows<T>::rnn_forward(n, yrow + j0, hg + b * GH + j0, bias + j0, relu);
+    int64_t ldh;
+    const T* hp = h_before(s, ldh);
+    T* srow = pre + g.row(t, 0) * ldp + b * lds;
+    T* yrow = y + g.row(t, b) * H;
+    switch (g.mode) {
+      case RnnMode::Lstm: {
+        const T* cp = s > 0 ? saved + g.row(tp, b) * sw + 4 * H : c0 + b * H;
+        Rows<T>::lstm_forward(n, H, srow + j0, hg + b * GH + j0, bias + j0, cp + j0, srow + 4 * H + j0,
+                              srow + 5 * H + j0, yrow + j0);
+        break;
+      }
+      case RnnMode::Gru:
+        Rows<T>::gru_forward(n, H, srow + j0, hg + b * GH + j0, bias + j0, hp + b * ldh + j0, yrow + j0);
+        break;
+      default:
+        Rows<T>::rnn_forward(n, yrow + j0, hg + b * GH + j0, bias + j0, relu);
+    }
+  };
+
+  const int nt = step_threads(g);
+  if (nt == 1) {
+    for (int64_t s = 0; s < g.T; ++s) {
+      int64_t ldh;
+      const T* hp = h_before(s, ldh);
+      gemm(B, GH, H, T(1), hp, ldh, 1, w_hh, 1, H, T(0), hg, GH, 1);
+      for_units(B, H, [&](int64_t b, int64_t j0, int64_t n) { gates(s, b, j0, n); });
+    }
+  } else {
+    run_team(nt, [&](int tid, int team) {
+      int64_t u0, u1;
+      unit_range(H, tid, team, u0, u1);
+      for (int64_t s = 0; s < g.T; ++s) {
+        int64_t ldh;
+        const T* hp = h_before(s, ldh);
+        for (int64_t k = 0; k < G && u1 > u0; ++k)  // gate block k of this thread's units
+          gemm(B, u1 - u0, H, T(1), hp, ldh, 1, w_hh + (k * H + u0) * H, 1, H, T(0), hg + k * H + u0, GH, 1);
+        own_units(B, u0, u1, [&](int64_t b, int64_t j0, int64_t n) { gates(s, b, j0, n); });
+        team_barrier(team);
       }
     });
   }
@@ -189,30 +279,51 @@ void rnn_backward(const RnnGeometry& g, const T* x, const T* h0, const T* c0, co
   std::memcpy(dh, dh_n, sizeof(T) * B * H);
   if (g.mode == RnnMode::Lstm) std::memcpy(dc, dc_n, sizeof(T) * B * H);
 
-  for (int64_t s = g.T - 1; s >= 0; --s) {
+  // The gate gradients of units [j0, j0 + n) of batch row b at step s.
+  auto gates = [&](int64_t s, int64_t b, int64_t j0, int64_t n) {
     const int64_t t = time_at(g, s), tp = s > 0 ? time_at(g, s - 1) : -1;
-    for_units(B, H, [&](int64_t b, int64_t j0, int64_t n) {
-      const int64_t r = g.row(t, b);
-      const T* hp = s > 0 ? y + g.row(tp, b) * H : h0 + b * H;
-      std::memcpy(hprev + r * H + j0, hp + j0, sizeof(T) * n);
-      T* dGr = dG + r * gw;
-      switch (g.mode) {
-        case RnnMode::Lstm: {
-          const T* sr = saved + r * sw;
-          const T* cp = s > 0 ? saved + g.row(tp, b) * sw + 4 * H : c0 + b * H;
-          Rows<T>::lstm_backward(n, H, sr + j0, cp + j0, sr + 5 * H + j0, dy + r * H + j0, dh + b * H + j0,
-                                 dc + b * H + j0, dGr + j0);
-          break;
-        }
-        case RnnMode::Gru:
-          Rows<T>::gru_backward(n, H, saved + r * sw + j0, hp + j0, dy + r * H + j0, dh + b * H + j0, dGr + j0);
-          break;
-        default:
-          Rows<T>::rnn_backward(n, y + r * H + j0, dy + r * H + j0, dh + b * H + j0, dGr + j0, relu);
+    const int64_t r = g.row(t, b);
+    const T* hp = s > 0 ? y + g.row(tp, b) * H : h0 + b * H;
+    std::memcpy(hprev + r * H + j0, hp + j0, sizeof(T) * n);
+    T* dGr = dG + r * gw;
+    switch (g.mode) {
+      case RnnMode::Lstm: {
+        const T* sr = saved + r * sw;
+        const T* cp = s > 0 ? saved + g.row(tp, b) * sw + 4 * H : c0 + b * H;
+        Rows<T>::lstm_backward(n, H, sr + j0, cp + j0, sr + 5 * H + j0, dy + r * H + j0, dh + b * H + j0,
+                               dc + b * H + j0, dGr + j0);
+        break;
+      }
+      case RnnMode::Gru:
+        Rows<T>::gru_backward(n, H, saved + r * sw + j0, hp + j0, dy + r * H + j0, dh + b * H + j0, dGr + j0);
+        break;
+      default:
+        Rows<T>::rnn_backward(n, y + r * H + j0, dy + r * H + j0, dh + b * H + j0, dGr + j0, relu);
+    }
+  };
+  // dh[:, u0:u1] = dG_t W_hh[:, u0:u1] (GRU: added to the direct path z * d the rows left in dh)
+  auto recur = [&](int64_t s, int64_t u0, int64_t u1) {
+    const int64_t t = time_at(g, s);
+    gemm(B, u1 - u0, GH, T(1), dG + g.row(t, 0) * gw, g.b_stride * gw, 1, w_hh + u0, H, 1, gru ? T(1) : T(0),
+         dh + u0, H, 1);
+  };
+
+  const int nt = step_threads(g);
+  if (nt == 1) {
+    for (int64_t s = g.T - 1; s >= 0; --s) {
+      for_units(B, H, [&](int64_t b, int64_t j0, int64_t n) { gates(s, b, j0, n); });
+      recur(s, 0, H);
+    }
+  } else {
+    run_team(nt, [&](int tid, int team) {
+      int64_t u0, u1;
+      unit_range(H, tid, team, u0, u1);
+      for (int64_t s = g.T - 1; s >= 0; --s) {
+        own_units(B, u0, u1, [&](int64_t b, int64_t j0, int64_t n) { gates(s, b, j0, n); });
+        team_barrier(team);
+        if (u1 > u0) recur(s, u0, u1);
       }
     });
-    // dh = dG_t W_hh (GRU: added to the direct path z * d the rows left in dh)
-    gemm(B, H, GH, T(1), dG + g.row(t, 0) * gw, g.b_stride * gw, 1, w_hh, H, 1, gru ? T(1) : T(0), dh, H, 1);
   }
   std::memcpy(dh0, dh, sizeof(T) * B * H);
   if (g.mode == RnnMode::Lstm) std::memcpy(dc0, dc, sizeof(T) * B * H);
