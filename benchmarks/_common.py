@@ -101,12 +101,28 @@ def _calls_for(fn, min_time):
     return max(1, min(10000, int(min_time / max(t, 1e-7)) + 1))
 
 
-def time_interleaved(fns, repeats=7, warmup=2, min_time=0.05):
+def _default_pause():
+    """Seconds to wait between contenders: with more than one thread, OpenBLAS's idle workers
+    keep spinning for up to ~0.1 s after numpy's last call and would take a core from the next
+    contender's round (measured: ember's 2-thread 256^3 matmul at 0.3x of its own speed right
+    after numpy). Waiting lets every library's workers settle first."""
+    try:
+        import ember
+
+        return 0.15 if ember.get_num_threads() > 1 else 0.0
+    except ImportError:
+        return 0.0
+
+
+def time_interleaved(fns, repeats=7, warmup=2, min_time=0.05, pause=None):
     """Median seconds per call for each fn in the dict `fns`, timed in alternating rounds.
 
     Each fn is called `warmup` times first (scratch buffers, thread start-up, page faults);
-    then `repeats` rounds, each timing every fn over enough calls to last >= min_time.
+    then `repeats` rounds, each timing every fn over enough calls to last >= min_time, with
+    `pause` seconds before each (default: _default_pause()).
     """
+    if pause is None:
+        pause = _default_pause()
     for fn in fns.values():
         for _ in range(warmup):
             fn()
@@ -117,6 +133,9 @@ def time_interleaved(fns, repeats=7, warmup=2, min_time=0.05):
         # Rotate the order each round so no contender always follows the same neighbour.
         for k in keys[r % len(keys):] + keys[:r % len(keys)]:
             fn, n = fns[k], number[k]
+            if pause:
+                time.sleep(pause)
+                fn()  # wake this library's workers outside the timed calls
             t0 = time.perf_counter()
             for _ in range(n):
                 fn()
