@@ -40,6 +40,12 @@ def _default_wait_policy():
 
 WAIT_POLICY = _default_wait_policy()
 
+# OpenBLAS's idle workers spin for 2^28 cycles (~0.1 s) after numpy's last call, so the round
+# timed right after numpy's ran with a core taken (measured: ember's 2-thread 64x256.256x784
+# matmul at 40 instead of 210 GFLOP/s). 2^16 cycles is still far longer than the gap between
+# numpy's own back-to-back calls (its timings did not change). Read when numpy loads OpenBLAS.
+os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", "16")
+
 
 def try_import_torch():
     try:
@@ -101,28 +107,12 @@ def _calls_for(fn, min_time):
     return max(1, min(10000, int(min_time / max(t, 1e-7)) + 1))
 
 
-def _default_pause():
-    """Seconds to wait between contenders: with more than one thread, OpenBLAS's idle workers
-    keep spinning for up to ~0.1 s after numpy's last call and would take a core from the next
-    contender's round (measured: ember's 2-thread 256^3 matmul at 0.3x of its own speed right
-    after numpy). Waiting lets every library's workers settle first."""
-    try:
-        import ember
-
-        return 0.15 if ember.get_num_threads() > 1 else 0.0
-    except ImportError:
-        return 0.0
-
-
-def time_interleaved(fns, repeats=7, warmup=2, min_time=0.05, pause=None):
+def time_interleaved(fns, repeats=7, warmup=2, min_time=0.05):
     """Median seconds per call for each fn in the dict `fns`, timed in alternating rounds.
 
     Each fn is called `warmup` times first (scratch buffers, thread start-up, page faults);
-    then `repeats` rounds, each timing every fn over enough calls to last >= min_time, with
-    `pause` seconds before each (default: _default_pause()).
+    then `repeats` rounds, each timing every fn over enough calls to last >= min_time.
     """
-    if pause is None:
-        pause = _default_pause()
     for fn in fns.values():
         for _ in range(warmup):
             fn()
@@ -133,9 +123,6 @@ def time_interleaved(fns, repeats=7, warmup=2, min_time=0.05, pause=None):
         # Rotate the order each round so no contender always follows the same neighbour.
         for k in keys[r % len(keys):] + keys[:r % len(keys)]:
             fn, n = fns[k], number[k]
-            if pause:
-                time.sleep(pause)
-                fn()  # wake this library's workers outside the timed calls
             t0 = time.perf_counter()
             for _ in range(n):
                 fn()
