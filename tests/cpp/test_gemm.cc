@@ -20,6 +20,7 @@
 
 #include "kernels/cpu/cpu_features.h"
 #include "kernels/cpu/gemm/gemm.h"
+#include "kernels/cpu/parallel.h"
 
 #ifdef _OPENMP
 #include <omp.h>
@@ -299,6 +300,35 @@ void run_all(std::mt19937& gen) {
   batched_cases<T>(gen);
 }
 
+// The loop helpers the kernels thread with. A loop not worth a team runs inline, outside any
+// OpenMP region, so a GEMM inside it may still use the pooled threads; and inside any region,
+// even a one-thread one, in_parallel() is true so kernels never open a nested team (libgomp
+// starts fresh threads for nested teams on every call).
+void thread_helpers() {
+  for (const int nt : {1, 2}) {
+    std::vector<int> visits(100, 0), levels(100, -1);
+    ember::cpu::parallel_for_dynamic(100, nt, [&](int64_t i) {
+      ++visits[i];
+#ifdef _OPENMP
+      levels[i] = omp_get_level();
+#endif
+    });
+    std::vector<int> once(100, 0);
+    ember::cpu::parallel_for_static(100, nt > 1, [&](int64_t i) { ++once[i]; });
+    bool ok = true;
+    for (int i = 0; i < 100; ++i) ok = ok && visits[i] == 1 && once[i] == 1 && (nt > 1 || levels[i] <= 0);
+    ok ? ++g_passed : (fail("parallel_for helpers with nt=" + std::to_string(nt)), 0);
+  }
+  bool nested_seen = false;
+#ifdef _OPENMP
+#pragma omp parallel num_threads(1)
+  nested_seen = ember::cpu::in_parallel() && !ember::cpu::worth_parallel(int64_t(1) << 40);
+#else
+  nested_seen = true;
+#endif
+  nested_seen ? ++g_passed : (fail("in_parallel() is false inside a one-thread region"), 0);
+}
+
 }  // namespace
 
 int main() {
@@ -310,6 +340,7 @@ int main() {
   // below run on the threaded paths and the 1/2/3-thread bit-for-bit checks mean something.
   ember::kernels::gemm_set_thread_work(768 * 1024);
   std::printf("gemm: best path %s (testing it and every narrower one)\n", ember::cpu::isa_name());
+  thread_helpers();
   run_all<float>(gen);
   run_all<double>(gen);
   std::printf("gemm: %d passed, %d failed\n", g_passed, g_failed);

@@ -71,8 +71,7 @@ Tensor batched_mm(const Tensor& a, const Tensor& b) {
     const int64_t rsa = x.stride(-2), csa = x.stride(-1), rsb = y.stride(-2), csb = y.stride(-1);
     // Many small products: one thread per product; few large ones: the GEMM threads itself.
     const bool par_batch = count > 1 && cpu::worth_parallel(count * M * N * K) && M * N * K < (1 << 18);
-#pragma omp parallel for schedule(static) if (par_batch)
-    for (int64_t bi = 0; bi < count; ++bi) {
+    cpu::parallel_for_static(count, par_batch, [&](int64_t bi) {
       int64_t oa = 0, ob = 0, rem = bi;
       for (int64_t d = nb - 1; d >= 0; --d) {
         int64_t i = rem % batch[d];
@@ -81,7 +80,7 @@ Tensor batched_mm(const Tensor& a, const Tensor& b) {
         ob += i * sb[d];
       }
       gemm_any<T>(M, N, K, A + oa, rsa, csa, B + ob, rsb, csb, C + bi * M * N, N, 1);
-    }
+    });
   });
   return out;
 }

@@ -97,14 +97,6 @@ Dims dims_of(const Conv2dParams& p) {
 
 int64_t flops_of(const Conv2dParams& p, const Dims& d) { return 2 * p.N * p.C_out * d.HoWo * d.Kg; }
 
-inline int thread_id() {
-#ifdef _OPENMP
-  return omp_get_thread_num();
-#else
-  return 0;
-#endif
-}
-
 // Threads for an image-parallel loop: all of them when every thread gets an image, else 1 (and
 // then the GEMM inside threads itself).
 int image_threads_for(const Conv2dParams& p, int64_t flops) {
@@ -189,9 +181,8 @@ template <typename T>
 void run_implicit(const ImplicitConv<T>& c, const T* src, T* out, int nt) {
   const int64_t HoWo = c.Ho * c.Wo, per_thread = c.pad.size();
   T* bufs = padded_buffers<T>(c.pad, nt);
-#pragma omp parallel for num_threads(nt) schedule(dynamic, 1) if (nt > 1)
-  for (int64_t n = 0; n < c.N; ++n) {
-    T* buf = bufs + thread_id() * per_thread;
+  cpu::parallel_for_dynamic(c.N, nt, [&](int64_t n) {
+    T* buf = bufs + cpu::thread_id() * per_thread;
     for (int64_t g = 0; g < c.groups; ++g) {
       const T* xp = pad_image(c.pad, src + n * c.src_image + g * c.src_group, buf);
       const gemm_impl::Im2colSource<T> view = image_view(xp, c.off, c.Ho, c.Wo, c.sh * c.pad.Wp, c.sw, false);
@@ -207,7 +198,7 @@ void run_implicit(const ImplicitConv<T>& c, const T* src, T* out, int nt) {
       a.B_im2col = &view;
       gemm_ex(c.isa, a, nt == 1);
     }
-  }
+  });
 }
 
 template <typename T>
@@ -278,9 +269,8 @@ void backward_input_generic(const Conv2dParams& p, const T* grad_output, const T
   // W_g^T is W_g read with swapped strides: row k, column m at m*Kg + k.
   for (int64_t g = 0; g < p.groups; ++g) gemm_pack_a(isa, d.Kg, d.Mg, weight + g * d.Mg * d.Kg, 1, d.Kg, packed + g * psize);
   T* cols = scratch<T>(kScratchCols, static_cast<size_t>(nt * col_size));
-#pragma omp parallel for num_threads(nt) schedule(dynamic, 1) if (nt > 1)
-  for (int64_t n = 0; n < p.N; ++n) {
-    T* col = cols + thread_id() * col_size;
+  cpu::parallel_for_dynamic(p.N, nt, [&](int64_t n) {
+    T* col = cols + cpu::thread_id() * col_size;
     for (int64_t g = 0; g < p.groups; ++g) {
       const T* gy = grad_output + (n * p.C_out + g * d.Mg) * d.HoWo;
       T* gx = grad_input + (n * p.C_in + g * d.Cg) * d.HW;
@@ -290,7 +280,7 @@ void backward_input_generic(const Conv2dParams& p, const T* grad_output, const T
       gemm_ex(isa, a, nt == 1);
       if (!d.pointwise) col2im(col, d.geom, gx);
     }
-  }
+  });
 }
 
 }  // namespace
@@ -346,9 +336,8 @@ void backward_weight_generic(const Conv2dParams& p, const T* input, const T* gra
   fill_tap_offsets(d.Cg, pad.Hp, pad.Wp, p.kH, p.kW, p.dilation_h, p.dilation_w, off);
   // Chunk 0 accumulates straight into grad_weight; chunks 1.. into these copies.
   T* partials = scratch<T>(kScratchPartials, static_cast<size_t>((nchunks - 1) * wsize));
-#pragma omp parallel for num_threads(nt) schedule(dynamic, 1) if (nt > 1)
-  for (int64_t c = 0; c < nchunks; ++c) {
-    T* buf = bufs + thread_id() * per_thread;
+  cpu::parallel_for_dynamic(nchunks, nt, [&](int64_t c) {
+    T* buf = bufs + cpu::thread_id() * per_thread;
     T* gw = c == 0 ? grad_weight : partials + (c - 1) * wsize;
     const int64_t n0 = c * p.N / nchunks, n1 = (c + 1) * p.N / nchunks;
     for (int64_t n = n0; n < n1; ++n) {
@@ -364,7 +353,7 @@ void backward_weight_generic(const Conv2dParams& p, const T* input, const T* gra
         gemm_ex(isa, a, nt == 1);
       }
     }
-  }
+  });
   sum_chunk_partials(grad_weight, partials, nchunks, wsize);
 }
 

@@ -163,7 +163,7 @@ bool backward_weight_channel_lanes(const Conv2dParams& p, const float* input, co
 
 #pragma omp parallel for num_threads(nt) schedule(dynamic, 1) if (nt > 1)
   for (int64_t ch = 0; ch < nchunks; ++ch) {
-    float* xp = buf + thread_id() * per_thread;
+    float* xp = buf + cpu::thread_id() * per_thread;
     float* gyT = xp + max_imgs * img;
     float* gwT = gyT + max_imgs * HoWo * Mg;
     float* gw = ch == 0 ? grad_weight : partials + (ch - 1) * wsize;

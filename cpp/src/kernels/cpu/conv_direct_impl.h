@@ -45,14 +45,6 @@ void sum_chunk_partials(T* grad_weight, const T* partials, int64_t nchunks, int6
 namespace direct_impl {
 namespace {
 
-inline int thread_id() {
-#ifdef _OPENMP
-  return omp_get_thread_num();
-#else
-  return 0;
-#endif
-}
-
 // ---- forward micro-kernel -------------------------------------------------------------------
 
 // dst[r*ldd + j] = sum_k wp[k*MR + r] * src[off[k] + j] for r < MR, j < NV*W.
@@ -304,7 +296,7 @@ bool forward(const Conv2dParams& p, const float* input, const float* weight, con
   float* buf = zeroed_buffers(kScratchCols, per_thread, nt);
 #pragma omp parallel for num_threads(nt) schedule(dynamic, 1) if (nt > 1)
   for (int64_t n = 0; n < p.N; ++n) {
-    float* xp = buf + thread_id() * per_thread;
+    float* xp = buf + cpu::thread_id() * per_thread;
     float* wide = xp + xp_size;
     for (int64_t g = 0; g < p.groups; ++g) {
       pad_planes(input + (n * p.C_in + g * Cg) * p.H * p.W, Cg, p.H, p.W, p.pad_h, p.pad_w, Hp, Wp, xp);
@@ -384,7 +376,7 @@ bool backward_input(const Conv2dParams& p, const float* grad_output, const float
   float* buf = zeroed_buffers(kScratchCols, per_thread, nt);
 #pragma omp parallel for num_threads(nt) schedule(dynamic, 1) if (nt > 1)
   for (int64_t n = 0; n < p.N; ++n) {
-    float* src = buf + thread_id() * per_thread;
+    float* src = buf + cpu::thread_id() * per_thread;
     float* wide = src + src_size;
     for (int64_t g = 0; g < p.groups; ++g) {
       pad_planes(grad_output + (n * p.C_out + g * Mg) * Ho * Wo, Mg, Ho, Wo, top, left, Hp, Wp, src);
@@ -580,7 +572,7 @@ bool backward_weight(const Conv2dParams& p, const float* input, const float* gra
 
 #pragma omp parallel for num_threads(nt) schedule(dynamic, 1) if (nt > 1)
   for (int64_t ch = 0; ch < nchunks; ++ch) {
-    float* xp = buf + thread_id() * per_thread;
+    float* xp = buf + cpu::thread_id() * per_thread;
     float* gw = ch == 0 ? grad_weight : partials + (ch - 1) * wsize;
     const int64_t n0 = ch * p.N / nchunks, n1 = (ch + 1) * p.N / nchunks;
     for (int64_t g = 0; g < p.groups; ++g) {
