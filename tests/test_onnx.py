@@ -91,3 +91,132 @@ def test_initializers_keep_state_dict_names(tmp_path):
     proto = ember.onnx.export(model, ember.randn(1, 1, 28, 28), tmp_path / "m.onnx")
     names = {i.name for i in proto.graph.initializer}
     assert set(model.state_dict()) <= names
+
+
+# ---- recurrent layers --------------------------------------------------------------------------
+
+def _ember_outputs(model, x):
+    with ember.no_grad():
+        return [t.numpy() for t in ember.onnx._leaves(model(ember.tensor(x)))]
+
+
+def _export_and_session(model, x, tmp_path, **kwargs):
+    model.eval()
+    path = tmp_path / "model.onnx"
+    proto = ember.onnx.export(model, ember.tensor(x), path, **kwargs)
+    onnx.checker.check_model(onnx.load(str(path)), full_check=True)
+    return proto, ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+
+
+def _compare(session, model, x):
+    got, want = session.run(None, {"input": x}), _ember_outputs(model, x)
+    assert len(got) == len(want)
+    for g, w in zip(got, want):
+        np.testing.assert_allclose(g, w, atol=1e-5, rtol=1e-4)
+
+
+CELLS = {"lstm": (nn.LSTM, {}), "gru": (nn.GRU, {}), "rnn_tanh": (nn.RNN, {"nonlinearity": "tanh"}),
+         "rnn_relu": (nn.RNN, {"nonlinearity": "relu"})}
+OPTIONS = {"one_layer": {}, "two_layers": {"num_layers": 2}, "bidirectional": {"bidirectional": True},
+           "batch_first": {"batch_first": True},
+           "all": {"num_layers": 3, "bidirectional": True, "batch_first": True, "bias": False, "dropout": 0.3}}
+
+
+def _seq(rng, seq, batch, features, batch_first):
+    shape = (batch, seq, features) if batch_first else (seq, batch, features)
+    return rng.standard_normal(shape).astype(np.float32)
+
+
+@pytest.mark.parametrize("options", OPTIONS)
+@pytest.mark.parametrize("cell", CELLS)
+def test_recurrent_layer(tmp_path, cell, options):
+    cls, kwargs = CELLS[cell]
+    ember.manual_seed(0)
+    model = cls(5, 6, **kwargs, **OPTIONS[options])
+    rng = np.random.default_rng(0)
+    bf = model.batch_first
+    proto, session = _export_and_session(model, _seq(rng, 7, 3, 5, bf), tmp_path)
+    assert [o.name for o in session.get_outputs()] == ["output", "h_n", "c_n"][:3 if cell == "lstm" else 2]
+    # the sequence length and the batch are dynamic: other sizes run and still match
+    for seq, batch in [(7, 3), (2, 1), (11, 4)]:
+        _compare(session, model, _seq(rng, seq, batch, 5, bf))
+    names = {i.name for i in proto.graph.initializer}
+    assert "weight_ih_l0.W" in names and "weight_hh_l0.R" in names
+    assert ("bias_l0.B" in names) == model.bias
+
+
+@pytest.mark.parametrize("cell", CELLS)
+def test_recurrent_unbatched(tmp_path, cell):
+    cls, kwargs = CELLS[cell]
+    ember.manual_seed(0)
+    model = cls(4, 3, num_layers=2, bidirectional=True, **kwargs)
+    rng = np.random.default_rng(0)
+    _, session = _export_and_session(model, rng.standard_normal((6, 4)).astype(np.float32), tmp_path)
+    for seq in (6, 9):
+        _compare(session, model, rng.standard_normal((seq, 4)).astype(np.float32))
+
+
+def _row_reader():
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parent.parent / "examples" / "sequence_classification.py"
+    spec = importlib.util.spec_from_file_location("example_sequence_classification", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod.RowReader
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru", "rnn"])
+def test_sequence_classifier_with_onnx_export_method(tmp_path, cell):
+    """The example's many-to-one model (recurrent layer, last time step, Linear head) exports through
+    its onnx_export method; its output is the logits only, with a dynamic batch."""
+    ember.manual_seed(0)
+    model = _row_reader()(cell, hidden=16)
+    rng = np.random.default_rng(0)
+    proto, session = _export_and_session(model, rng.standard_normal((1, 8, 8)).astype(np.float32), tmp_path)
+    assert [o.name for o in session.get_outputs()] == ["output"]
+    for batch in (1, 5):
+        _compare(session, model, rng.standard_normal((batch, 8, 8)).astype(np.float32))
+    names = {i.name for i in proto.graph.initializer}
+    assert {"head.weight", "head.bias", "rnn.weight_ih_l0.W"} <= names
+
+
+def test_recurrent_in_sequential_and_output_names(tmp_path):
+    ember.manual_seed(0)
+    model = nn.Sequential(nn.Dropout(0.5), nn.GRU(3, 4, batch_first=True), nn.Identity())
+    x = np.random.default_rng(0).standard_normal((2, 5, 3)).astype(np.float32)
+    _, session = _export_and_session(model, x, tmp_path, output_name=["seq_out", "hidden"])
+    assert [o.name for o in session.get_outputs()] == ["seq_out", "hidden"]
+    _compare(session, model, x)
+    with pytest.raises(ValueError, match="3 outputs, but the model returns 2"):
+        ember.onnx.export(model, ember.tensor(x), tmp_path / "m.onnx", output_name=["a", "b", "c"])
+
+
+def test_recurrent_unsupported_is_explained(tmp_path):
+    lstm = nn.LSTM(3, 4)
+    lstm.proj_size = 2  # ember cannot build one; a model from elsewhere might carry the attribute
+    with pytest.raises(NotImplementedError, match="proj_size"):
+        ember.onnx.export(lstm, ember.randn(5, 2, 3), tmp_path / "m.onnx")
+
+    class TakeOutput(nn.Module):  # no emitter and no onnx_export method
+        def forward(self, out):
+            return out[0]
+
+    with pytest.raises(NotImplementedError, match="TakeOutput.*onnx_export"):
+        ember.onnx.export(nn.Sequential(nn.LSTM(3, 4), TakeOutput()), ember.randn(5, 2, 3), tmp_path / "m.onnx")
+    with pytest.raises(NotImplementedError, match="LSTMCell"):
+        ember.onnx.export(nn.LSTMCell(3, 4), ember.randn(2, 3), tmp_path / "m.onnx")
+    assert not (tmp_path / "m.onnx").exists()
+
+
+def test_dynamic_axes_choose_the_symbolic_dims(tmp_path):
+    ember.manual_seed(0)
+    model = nn.LSTM(3, 4)  # time-major: the default makes axis 0 'sequence' and axis 1 'batch'
+    x = np.random.default_rng(0).standard_normal((5, 2, 3)).astype(np.float32)
+    _, session = _export_and_session(model, x, tmp_path, dynamic_axes={1: "n"})
+    assert session.get_inputs()[0].shape == [5, "n", 3]
+    assert [o.shape for o in session.get_outputs()] == [[5, "n", 4], [1, "n", 4], [1, "n", 4]]
+    _compare(session, model, np.concatenate([x, x, x], axis=1))
+    with pytest.raises(ValueError, match="dynamic_axes"):
+        ember.onnx.export(model, ember.tensor(x), tmp_path / "m.onnx", dynamic_axes={3: "oops"})

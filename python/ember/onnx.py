@@ -4,6 +4,19 @@ The graph is built from the module tree, not by tracing: Sequential containers r
 order, and each known layer maps to the ONNX operators that compute it in eval mode (dropout is
 the identity, batch norm uses its running statistics). Weights go in as initializers under their
 state_dict names. Needs the `onnx` package (pip install 'ember[onnx]').
+
+Recurrent layers (RNN with tanh or relu, LSTM, GRU; any num_layers, bidirectional, batch_first,
+unbatched input) become ONNX's RNN/LSTM/GRU operators, one per layer, starting from zero states.
+Their weights are regrouped into ONNX's gate order and per-layer W, R, B tensors, named after the
+parameters they come from (`rnn.weight_ih_l0.W`, `rnn.weight_hh_l0.R`, `rnn.bias_l0.B`). A bare
+recurrent module exports with its three (GRU, RNN: two) outputs, named output, h_n, c_n.
+
+A model that is not a plain Sequential (an LSTM followed by picking the last time step and a
+Linear head, say) exports through a method `onnx_export(self, g, x, prefix)` on its class: it
+receives the graph builder `g`, the name of its input value `x` and its state_dict prefix, and
+returns the name of its output value (or a tuple of them). `g.emit(child, x, prefix + "child.")`
+emits a submodule as the exporter would; `g.op(op_type, inputs, **attributes)` adds an ONNX node;
+`g.const(numpy_array)` a constant. examples/sequence_classification.py shows one.
 """
 from __future__ import annotations
 
@@ -17,9 +30,10 @@ OPSET = 17
 class _Graph:
     """Nodes and initializers of the graph under construction; fresh value names on demand."""
 
-    def __init__(self, helper, numpy_helper):
+    def __init__(self, helper, numpy_helper, table, input_shapes):
         self.helper, self.numpy_helper = helper, numpy_helper
         self.nodes, self.initializers, self._count = [], [], 0
+        self._table, self._input_shapes = table, input_shapes
 
     def name(self, hint):
         self._count += 1
@@ -27,16 +41,27 @@ class _Graph:
 
     def const(self, array, name=None):
         name = name or self.name("const")
-        self.initializers.append(self.numpy_helper.from_array(np.ascontiguousarray(array), name))
+        # asarray, not ascontiguousarray: that one turns a 0-d array (a scalar Gather index) into shape [1]
+        self.initializers.append(self.numpy_helper.from_array(np.asarray(array, order="C"), name))
         return name
 
     def weight(self, tensor, name):
         return self.const(tensor.detach().numpy(), name)
 
-    def op(self, op_type, inputs, hint=None, **attrs):
-        out = self.name(hint or op_type.lower())
-        self.nodes.append(self.helper.make_node(op_type, list(inputs), [out], **attrs))
-        return out
+    def op(self, op_type, inputs, hint=None, outputs=None, **attrs):
+        """Adds a node; returns its output's name, or a list of `outputs` names when that is given."""
+        outs = [self.name(hint or op_type.lower()) for _ in range(outputs or 1)]
+        self.nodes.append(self.helper.make_node(op_type, list(inputs), outs, **attrs))
+        return outs if outputs else outs[0]
+
+    def emit(self, module, x, prefix):
+        """Emits `module` applied to value `x` (for onnx_export methods that run their children)."""
+        return _emit(self, self._table, module, x, prefix)
+
+    def input_shape(self, module):
+        """The shape of the tensor `module` received in the export's forward pass (None if not a tensor):
+        the graph carries no shapes, and a layer like LSTM treats 2-D (unbatched) input differently."""
+        return self._input_shapes.get(id(module))
 
 
 def _scalar(g, value, dtype=np.float32):
@@ -214,6 +239,8 @@ def _extra_emitters():
 def _emit(g, table, module, x, prefix):
     from . import nn
 
+    if callable(getattr(type(module), "onnx_export", None)):  # the model says how it exports (custom forward)
+        return module.onnx_export(g, x, prefix)
     if isinstance(module, nn.Sequential):
         for name, child in module._modules.items():
             x = _emit(g, table, child, x, f"{prefix}{name}.")
@@ -223,16 +250,77 @@ def _emit(g, table, module, x, prefix):
             return table[cls](g, module, x, prefix)
     raise NotImplementedError(
         f"ONNX export does not know how to export {type(module).__name__} (at '{prefix.rstrip('.') or 'model'}'); "
-        "supported: Sequential containers of " + ", ".join(sorted(c.__name__ for c in table)))
+        "supported: Sequential containers of " + ", ".join(sorted(c.__name__ for c in table)) +
+        ", and modules with an onnx_export(g, x, prefix) method (see ember.onnx's docstring)")
+
+
+def _leaves(value):
+    """A forward's result as a flat list: recurrent layers return (output, h_n) or (output, (h_n, c_n))."""
+    if isinstance(value, (tuple, list)):
+        return [leaf for v in value for leaf in _leaves(v)]
+    return [value]
+
+
+def _default_dynamic_axes(model, x):
+    """{0: 'batch'}, except where the input goes straight into a recurrent layer: there the batch
+    axis is 1 unless batch_first, and the sequence length varies too."""
+    from . import nn
+
+    first = model
+    while isinstance(first, nn.Sequential) and len(first):
+        first = first[0]
+    if isinstance(first, nn.RNNBase) and len(x.shape) in (2, 3):
+        if len(x.shape) == 2:
+            return {0: "sequence"}
+        return {0: "batch", 1: "sequence"} if first.batch_first else {0: "sequence", 1: "batch"}
+    return {0: "batch"}
+
+
+def _output_dims(model, x, axes, outs):
+    """The outputs' declared shapes: an output dimension is symbolic when it follows a dynamic input
+    axis, found by running the model once more with that axis one longer (measured, not guessed
+    from equal sizes, so a time-major LSTM's h_n keeps its fixed first dim)."""
+    from . import tensor
+    from .autograd import no_grad
+
+    dims = [list(o.shape) for o in outs]
+    base = x.detach().numpy()
+    for axis, name in axes.items():
+        grown = np.concatenate([base, np.take(base, [-1], axis=axis)], axis=axis)
+        with no_grad():
+            probe = _leaves(model(tensor(grown)))
+        for d, before, after in zip(dims, outs, probe):
+            for i, (n0, n1) in enumerate(zip(before.shape, after.shape)):
+                if n0 != n1:  # two input axes moving one output dim (a flatten): leave it unnamed
+                    d[i] = name if isinstance(d[i], int) else None
+    return dims
+
+
+def _output_names(output_name, model, n):
+    from . import nn
+
+    if not isinstance(output_name, str):
+        names = list(output_name)
+        if len(names) != n:
+            raise ValueError(f"output_name names {len(names)} outputs, but the model returns {n}")
+        return names
+    if n == 1:
+        return [output_name]
+    if isinstance(model, nn.RNNBase):  # torch's names for (output, h_n[, c_n])
+        return [output_name, "h_n", "c_n"][:n]
+    return [output_name] + [f"{output_name}_{i}" for i in range(1, n)]
 
 
 def export(model, example_input, path, input_name="input", output_name="output", dynamic_batch=True,
-           opset=OPSET):
+           opset=OPSET, dynamic_axes=None):
     """Writes `model` (in eval mode) as an ONNX file at `path` and returns the onnx.ModelProto.
 
-    example_input fixes the input's shape and dtype (its first dimension becomes the symbolic 'batch'
-    when dynamic_batch is true). The graph is checked with onnx.checker before it is written; the
-    file is written atomically."""
+    example_input fixes the input's shape and dtype. With dynamic_batch, its batch axis (the first;
+    the second for a time-major recurrent layer, whose sequence axis is dynamic too) becomes
+    symbolic; dynamic_axes ({axis: name}) chooses them instead, and the output dimensions that
+    follow them are found by running the model. A model returning a tuple (a bare LSTM: output,
+    h_n, c_n) gets one graph output per tensor; output_name may be a list naming each. The graph
+    is checked with onnx.checker before it is written; the file is written atomically."""
     try:
         import onnx
         from onnx import helper, numpy_helper
@@ -245,27 +333,44 @@ def export(model, example_input, path, input_name="input", output_name="output",
     x = example_input if isinstance(example_input, Tensor) else tensor(example_input)
     if x.dtype.name != "float32":
         raise TypeError(f"ONNX export expects a float32 example input, got {x.dtype}")
+    if dynamic_axes is None:
+        dynamic_axes = _default_dynamic_axes(model, x) if dynamic_batch and x.shape else {}
+    if any(not -len(x.shape) <= int(a) < len(x.shape) for a in dynamic_axes):
+        raise ValueError(f"dynamic_axes {dynamic_axes} do not fit the {len(x.shape)}-D example input")
+    dynamic_axes = {int(a) % len(x.shape): name for a, name in dynamic_axes.items()}
     was_training = model.training
     model.eval()
+    input_shapes = {}
+
+    def record(module, args):  # what each module receives, for emitters that depend on the rank
+        input_shapes[id(module)] = tuple(args[0].shape) if args and isinstance(args[0], Tensor) else None
+
+    handles = [m.register_forward_pre_hook(record) for m in model.modules()]
     try:
         from .autograd import no_grad
 
-        with no_grad():
-            out_dims = list(model(x).shape)  # the output's declared shape, and a check that forward runs
-        g = _Graph(helper, numpy_helper)
-        out = _emit(g, _emitters(), model, input_name, "")
-        g.nodes.append(helper.make_node("Identity", [out], [output_name]))
+        try:
+            with no_grad():
+                outs = _leaves(model(x))  # the outputs' shapes, and a check that forward runs
+        finally:
+            for h in handles:
+                h.remove()
+        out_dims = _output_dims(model, x, dynamic_axes, outs)
+        g = _Graph(helper, numpy_helper, _emitters(), input_shapes)
+        values = _leaves(g.emit(model, input_name, ""))
+        if len(values) != len(outs):
+            raise RuntimeError(f"ONNX export built {len(values)} outputs where the model returns {len(outs)}")
+        out_names = _output_names(output_name, model, len(outs))
+        for value, name in zip(values, out_names):
+            g.nodes.append(helper.make_node("Identity", [value], [name]))
     finally:
         model.train(was_training)
-    dims = list(x.shape)
-    if dynamic_batch and dims:
-        dims[0] = "batch"
-        if out_dims and out_dims[0] == x.shape[0]:
-            out_dims[0] = "batch"
+    dims = [dynamic_axes.get(i, n) for i, n in enumerate(x.shape)]
     graph = helper.make_graph(
         g.nodes, type(model).__name__,
         [helper.make_tensor_value_info(input_name, onnx.TensorProto.FLOAT, dims)],
-        [helper.make_tensor_value_info(output_name, onnx.TensorProto.FLOAT, out_dims)], g.initializers)
+        [helper.make_tensor_value_info(name, onnx.TensorProto.FLOAT, d) for name, d in zip(out_names, out_dims)],
+        g.initializers)
     proto = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)], producer_name="ember")
     proto.ir_version = min(proto.ir_version, 9)  # readable by onnxruntime releases of the last two years
     onnx.checker.check_model(proto, full_check=True)
