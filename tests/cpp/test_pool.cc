@@ -387,6 +387,19 @@ int main() {
   }
   check_adaptive<float>(64, 64, 8, 8, 1, 1, rng);  // global average pool, parallel path
 
+  // The global average's AVX2 lane sums give the portable loop's bits (whole 32-float blocks,
+  // a ragged tail, and planes shorter than one block).
+  for (const int64_t hw : {7, 32, 63, 65, 1024, 1000}) {
+    std::normal_distribution<float> dist(0.f, 1.f);
+    std::vector<float> x(3 * hw), y_vec(3), y_portable(3);
+    for (float& v : x) v = dist(rng);
+    ember::kernels::adaptive_avg_pool2d_forward(1, 3, hw, 1, 1, 1, x.data(), y_vec.data());
+    ember::cpu::set_allow_avx2(false);
+    ember::kernels::adaptive_avg_pool2d_forward(1, 3, hw, 1, 1, 1, x.data(), y_portable.data());
+    ember::cpu::set_allow_avx2(true);
+    check(bitwise_equal(y_vec, y_portable), "global average of " + std::to_string(hw) + ": AVX2 vs portable bits");
+  }
+
   std::printf("pool: %d passed, %d failed\n", g_passed, g_failed);
   return g_failed == 0 ? 0 : 1;
 }

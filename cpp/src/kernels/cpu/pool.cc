@@ -17,6 +17,8 @@ namespace ember::kernels {
 void max_pool2x2_plane_avx2(const float* x, int64_t W, int64_t Ho, int64_t Wo, float* y, int64_t* idx);
 void max_pool2x2_plane_backward_avx2(const float* gy, const int64_t* idx, int64_t H, int64_t W, int64_t Ho,
                                      int64_t Wo, float* gx);
+// pool_avx2.cc: the whole 32-float blocks of a global-average lane sum; returns the elements done.
+int64_t global_sum_lanes32_avx2(const float* x, int64_t n, float* lane);
 
 int64_t pool_output_size(int64_t in, int64_t kernel, int64_t stride, int64_t pad, int64_t dilation,
                          bool ceil_mode) {
@@ -267,6 +269,7 @@ void adaptive_forward(int64_t N, int64_t C, int64_t H, int64_t W, int64_t Ho, in
                       T* output) {
   const int64_t planes = N * C;
   const bool par = cpu::worth_parallel(planes * std::max(H * W, Ho * Wo));
+  const bool avx2 = cpu::use_avx2();
 #pragma omp parallel for schedule(static) if (par)
   for (int64_t pl = 0; pl < planes; ++pl) {
     const T* x = input + pl * H * W;
@@ -278,6 +281,9 @@ void adaptive_forward(int64_t N, int64_t C, int64_t H, int64_t W, int64_t Ho, in
       constexpr int L = 32;
       T lane[L] = {};
       int64_t i = 0;
+      if constexpr (std::is_same_v<T, float>) {
+        if (avx2) i = global_sum_lanes32_avx2(x, H * W, lane);
+      }
       for (; i + L <= H * W; i += L)
         for (int l = 0; l < L; ++l) lane[l] += x[i + l];
       for (int l = 0; i + l < H * W; ++l) lane[l] += x[i + l];

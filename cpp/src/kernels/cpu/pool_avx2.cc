@@ -157,4 +157,24 @@ void max_pool2x2_plane_backward_avx2(const float* gy, const int64_t* idx, int64_
     for (int64_t w = 0; w < W; ++w) gx[h * W + w] = 0.f;
 }
 
+// The whole 32-float blocks of the global average's lane sums (pool.cc): lane[l] += x[i + l] for
+// every block i, in four 8-lane vectors. Each lane sees the same adds in the same order as the
+// portable loop (which SSE2 only runs 4 lanes at a time), so the bits are the same.
+int64_t global_sum_lanes32_avx2(const float* x, int64_t n, float* lane) {
+  __m256 a0 = _mm256_loadu_ps(lane), a1 = _mm256_loadu_ps(lane + 8);
+  __m256 a2 = _mm256_loadu_ps(lane + 16), a3 = _mm256_loadu_ps(lane + 24);
+  int64_t i = 0;
+  for (; i + 32 <= n; i += 32) {
+    a0 = _mm256_add_ps(a0, _mm256_loadu_ps(x + i));
+    a1 = _mm256_add_ps(a1, _mm256_loadu_ps(x + i + 8));
+    a2 = _mm256_add_ps(a2, _mm256_loadu_ps(x + i + 16));
+    a3 = _mm256_add_ps(a3, _mm256_loadu_ps(x + i + 24));
+  }
+  _mm256_storeu_ps(lane, a0);
+  _mm256_storeu_ps(lane + 8, a1);
+  _mm256_storeu_ps(lane + 16, a2);
+  _mm256_storeu_ps(lane + 24, a3);
+  return i;
+}
+
 }  // namespace ember::kernels
