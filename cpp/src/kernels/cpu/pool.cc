@@ -214,14 +214,58 @@ inline AvgWindow avg_window(const Pool2dParams& p, int64_t oh, int64_t ow) {
   return a;
 }
 
+// The 2x2 stride-2 unpadded average (is_2x2) without the per-window bookkeeping: the general
+// loop's adds in its order (from +0, row by row) and its division, so the same bits.
+template <typename T>
+void avg_plane_2x2(const T* x, int64_t W, int64_t Ho, int64_t Wo, T divisor, T* y) {
+  for (int64_t oh = 0; oh < Ho; ++oh) {
+    const T* r0 = x + 2 * oh * W;
+    const T* r1 = r0 + W;
+    for (int64_t ow = 0; ow < Wo; ++ow) {
+      T sum = T(0);
+      sum += r0[2 * ow];
+      sum += r0[2 * ow + 1];
+      sum += r1[2 * ow];
+      sum += r1[2 * ow + 1];
+      y[oh * Wo + ow] = sum / divisor;
+    }
+  }
+}
+
+// Its backward: every input element is in at most one window, so each is written once (0 + the
+// share, as the general loop's zero-then-add gives, or 0 in an odd last row/column).
+template <typename T>
+void avg_plane_2x2_backward(const T* gy, int64_t H, int64_t W, int64_t Ho, int64_t Wo, T divisor, T* gx) {
+  for (int64_t oh = 0; oh < Ho; ++oh) {
+    T* r0 = gx + 2 * oh * W;
+    T* r1 = r0 + W;
+    for (int64_t ow = 0; ow < Wo; ++ow) {
+      const T g = T(0) + gy[oh * Wo + ow] / divisor;
+      r0[2 * ow] = r0[2 * ow + 1] = r1[2 * ow] = r1[2 * ow + 1] = g;
+    }
+    if (2 * Wo < W) r0[W - 1] = r1[W - 1] = T(0);
+  }
+  if (2 * Ho < H) std::memset(gx + (H - 1) * W, 0, sizeof(T) * W);
+}
+
+template <typename T>
+T avg_2x2_divisor(const Pool2dParams& p) {
+  return T(p.divisor_override > 0 ? p.divisor_override : 4);
+}
+
 template <typename T>
 void avg_forward(const Pool2dParams& p, const T* input, T* output) {
   const int64_t Ho = p.out_h(), Wo = p.out_w(), planes = p.N * p.C, HW = p.H * p.W;
   const bool par = cpu::worth_parallel(planes * Ho * Wo * p.kH * p.kW);
+  const bool fast = is_2x2(p);
 #pragma omp parallel for schedule(static) if (par)
   for (int64_t pl = 0; pl < planes; ++pl) {
     const T* x = input + pl * HW;
     T* y = output + pl * Ho * Wo;
+    if (fast) {
+      avg_plane_2x2(x, p.W, Ho, Wo, avg_2x2_divisor<T>(p), y);
+      continue;
+    }
     for (int64_t oh = 0; oh < Ho; ++oh)
       for (int64_t ow = 0; ow < Wo; ++ow) {
         const AvgWindow a = avg_window(p, oh, ow);
@@ -242,10 +286,15 @@ template <typename T>
 void avg_backward(const Pool2dParams& p, const T* grad_output, T* grad_input) {
   const int64_t Ho = p.out_h(), Wo = p.out_w(), planes = p.N * p.C, HW = p.H * p.W;
   const bool par = cpu::worth_parallel(planes * Ho * Wo * p.kH * p.kW);
+  const bool fast = is_2x2(p);
 #pragma omp parallel for schedule(static) if (par)
   for (int64_t pl = 0; pl < planes; ++pl) {
     const T* gy = grad_output + pl * Ho * Wo;
     T* gx = grad_input + pl * HW;
+    if (fast) {
+      avg_plane_2x2_backward(gy, p.H, p.W, Ho, Wo, avg_2x2_divisor<T>(p), gx);
+      continue;
+    }
     std::memset(gx, 0, sizeof(T) * HW);
     for (int64_t oh = 0; oh < Ho; ++oh)
       for (int64_t ow = 0; ow < Wo; ++ow) {
