@@ -327,6 +327,12 @@ int main() {
       make(1, 2, 5, 35, 2, 2, 2, 2),           // 2x2, odd H and W, tail of 1
       make(2, 1, 4, 16, 2, 2, 2, 2),           // 2x2, exactly one vector per row
       make(1, 1, 10, 10, 2, 2, 2, 2),          // 2x2 with only a tail (LeNet's second pool)
+      // the AVX2 row loop (undilated, stride 1 or 2): groups of 8 outputs, scalar tails
+      make(2, 3, 32, 32, 3, 3, 2, 2, 1, 1),    // ResNet stem pool at CIFAR size: 16 outputs a row
+      make(1, 2, 7, 40, 3, 3, 1, 1, 1, 1),     // stride 1, 40 outputs: 5 groups
+      make(1, 2, 9, 37, 3, 3, 2, 2, 1, 1, true),// ceil mode, 19 outputs: 2 groups + 3
+      make(1, 1, 6, 50, 2, 5, 1, 2, 0, 2),     // wide kernel, 25 outputs
+      make(1, 1, 5, 17, 4, 4, 2, 1, 2, 2),     // stride 1 across, 18 outputs, padding 2
   };
   for (const auto& p : fixed) {
     check_max<float>(p, rng);
@@ -341,10 +347,9 @@ int main() {
       }
     }
   }
-  // The 2x2 loops again on the portable path (the AVX2 one runs above where the CPU has it).
+  // The max pools again on the portable path (the AVX2 ones run above where the CPU has it).
   ember::cpu::set_allow_avx2(false);
-  for (const auto& p : fixed)
-    if (p.kH == 2 && p.stride_h == 2 && p.pad_h == 0) check_max<float>(p, rng);
+  for (const auto& p : fixed) check_max<float>(p, rng);
   ember::cpu::set_allow_avx2(true);
   {
     Pool2dParams p = make(2, 3, 11, 10, 3, 2, 2, 1, 1, 1);  // dilated max pool

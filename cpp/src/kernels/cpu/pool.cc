@@ -7,6 +7,7 @@
 #include <cstring>
 #include <limits>
 #include <type_traits>
+#include <vector>
 
 #include "kernels/cpu/cpu_features.h"
 #include "kernels/cpu/parallel.h"
@@ -17,6 +18,10 @@ namespace ember::kernels {
 void max_pool2x2_plane_avx2(const float* x, int64_t W, int64_t Ho, int64_t Wo, float* y, int64_t* idx);
 void max_pool2x2_plane_backward_avx2(const float* gy, const int64_t* idx, int64_t H, int64_t W, int64_t Ho,
                                      int64_t Wo, float* gx);
+// pool_avx2.cc: 8-output groups of one row of an undilated max pool at stride 1 or 2, from a
+// -inf-padded copy of the plane.
+void max_pool_row_avx2(const float* xp, int64_t Wp, int64_t left, int64_t W, int64_t h0, int64_t h1, int64_t kW,
+                       int64_t s, int64_t pad, int64_t ow0, int64_t n8, float* y, int64_t* idx);
 // pool_avx2.cc: the whole 32-float blocks of a global-average lane sum; returns the elements done.
 int64_t global_sum_lanes32_avx2(const float* x, int64_t n, float* lane);
 
@@ -118,29 +123,63 @@ bool use_avx2_2x2(const Pool2dParams& p) {
   return std::is_same_v<T, float> && cpu::use_avx2() && p.H * p.W < (int64_t(1) << 31);
 }
 
+// One window of the general max pool: output (oh, ow) of the plane x.
+template <typename T>
+void max_window(const Pool2dParams& p, const T* x, int64_t oh, int64_t ow, T* y, int64_t* idx) {
+  int64_t h0 = oh * p.stride_h - p.pad_h;
+  const int64_t h1 = std::min(h0 + (p.kH - 1) * p.dilation_h + 1, p.H);
+  while (h0 < 0) h0 += p.dilation_h;
+  int64_t w0 = ow * p.stride_w - p.pad_w;
+  const int64_t w1 = std::min(w0 + (p.kW - 1) * p.dilation_w + 1, p.W);
+  while (w0 < 0) w0 += p.dilation_w;
+  // Start from -inf at the first in-bounds tap, so an all -inf window still names a real
+  // element (torch does the same). A dilated window can miss the input entirely; torch then
+  // reports an index outside the plane, we report -1 (and the backward skips it).
+  T m = -std::numeric_limits<T>::infinity();
+  int64_t best = (h0 < h1 && w0 < w1) ? h0 * p.W + w0 : -1;
+  for (int64_t ih = h0; ih < h1; ih += p.dilation_h)
+    for (int64_t iw = w0; iw < w1; iw += p.dilation_w) {
+      const T v = x[ih * p.W + iw];
+      if (v > m || std::isnan(v)) m = v, best = ih * p.W + iw;
+    }
+  *y = m;
+  *idx = best;
+}
+
 template <typename T>
 void max_plane(const Pool2dParams& p, const T* x, int64_t Ho, int64_t Wo, T* y, int64_t* idx) {
+  for (int64_t oh = 0; oh < Ho; ++oh)
+    for (int64_t ow = 0; ow < Wo; ++ow) max_window(p, x, oh, ow, y + oh * Wo + ow, idx + oh * Wo + ow);
+}
+
+// The AVX2 row loop (pool_avx2.cc) takes undilated float32 pools at stride 1 or 2: the scalar
+// window loop is ~20 instructions a tap and GCC turns its select into a mispredicted jump.
+bool use_avx2_rows(const Pool2dParams& p) {
+  return cpu::use_avx2() && p.dilation_h == 1 && p.dilation_w == 1 && (p.stride_w == 1 || p.stride_w == 2) &&
+         p.H * (p.W + p.pad_w + p.kW + 32) < (int64_t(1) << 31);
+}
+
+void max_plane_avx2_rows(const Pool2dParams& p, const float* x, int64_t Ho, int64_t Wo, float* y, int64_t* idx) {
+  // A copy of the plane with -inf around each row: `left` = pad_w columns before, and after the
+  // row enough that the last group's 16-float loads stay inside.
+  const int64_t left = p.pad_w, Wp = std::max(left + p.W, (Wo - 1) * p.stride_w + p.kW + 15) + 1;
+  thread_local std::vector<float> buf;
+  buf.assign(static_cast<size_t>(p.H * Wp), -std::numeric_limits<float>::infinity());
+  for (int64_t h = 0; h < p.H; ++h) std::memcpy(buf.data() + h * Wp + left, x + h * p.W, sizeof(float) * p.W);
+  // Windows with at least one real column (ceil mode can add one that starts past the row).
+  int64_t n = Wo;
+  while (n > 0 && (n - 1) * p.stride_w - p.pad_w >= p.W) --n;
+  const int64_t n8 = n / 8 * 8;
   for (int64_t oh = 0; oh < Ho; ++oh) {
-    int64_t h0 = oh * p.stride_h - p.pad_h;
-    const int64_t h1 = std::min(h0 + (p.kH - 1) * p.dilation_h + 1, p.H);
-    while (h0 < 0) h0 += p.dilation_h;
-    for (int64_t ow = 0; ow < Wo; ++ow) {
-      int64_t w0 = ow * p.stride_w - p.pad_w;
-      const int64_t w1 = std::min(w0 + (p.kW - 1) * p.dilation_w + 1, p.W);
-      while (w0 < 0) w0 += p.dilation_w;
-      // Start from -inf at the first in-bounds tap, so an all -inf window still names a real
-      // element (torch does the same). A dilated window can miss the input entirely; torch then
-      // reports an index outside the plane, we report -1 (and the backward skips it).
-      T m = -std::numeric_limits<T>::infinity();
-      int64_t best = (h0 < h1 && w0 < w1) ? h0 * p.W + w0 : -1;
-      for (int64_t ih = h0; ih < h1; ih += p.dilation_h)
-        for (int64_t iw = w0; iw < w1; iw += p.dilation_w) {
-          const T v = x[ih * p.W + iw];
-          if (v > m || std::isnan(v)) m = v, best = ih * p.W + iw;
-        }
-      y[oh * Wo + ow] = m;
-      idx[oh * Wo + ow] = best;
+    const int64_t h0 = std::max<int64_t>(oh * p.stride_h - p.pad_h, 0);
+    const int64_t h1 = std::min(oh * p.stride_h - p.pad_h + p.kH, p.H);
+    int64_t ow = 0;
+    if (h0 < h1 && n8 > 0) {
+      max_pool_row_avx2(buf.data(), Wp, left, p.W, h0, h1, p.kW, p.stride_w, p.pad_w, 0, n8, y + oh * Wo,
+                        idx + oh * Wo);
+      ow = n8;
     }
+    for (; ow < Wo; ++ow) max_window(p, x, oh, ow, y + oh * Wo + ow, idx + oh * Wo + ow);
   }
 }
 
@@ -149,12 +188,19 @@ void max_forward(const Pool2dParams& p, const T* input, T* output, int64_t* indi
   const int64_t Ho = p.out_h(), Wo = p.out_w(), planes = p.N * p.C, HW = p.H * p.W;
   const bool fast = is_2x2(p);
   const bool vec = fast && use_avx2_2x2<T>(p);
+  const bool rows = !fast && std::is_same_v<T, float> && use_avx2_rows(p);
   const bool par = cpu::worth_parallel(planes * Ho * Wo * p.kH * p.kW);
 #pragma omp parallel for schedule(static) if (par)
   for (int64_t pl = 0; pl < planes; ++pl) {
     if constexpr (std::is_same_v<T, float>) {
       if (vec) {
         max_pool2x2_plane_avx2(input + pl * HW, p.W, Ho, Wo, output + pl * Ho * Wo, indices + pl * Ho * Wo);
+        continue;
+      }
+    }
+    if constexpr (std::is_same_v<T, float>) {
+      if (rows) {
+        max_plane_avx2_rows(p, input + pl * HW, Ho, Wo, output + pl * Ho * Wo, indices + pl * Ho * Wo);
         continue;
       }
     }

@@ -10,6 +10,7 @@
 #include <immintrin.h>
 
 #include <cstdint>
+#include <limits>
 
 namespace ember::kernels {
 
@@ -155,6 +156,41 @@ void max_pool2x2_plane_backward_avx2(const float* gy, const int64_t* idx, int64_
   }
   for (int64_t h = 2 * Ho; h < H; ++h)
     for (int64_t w = 0; w < W; ++w) gx[h * W + w] = 0.f;
+}
+
+// Outputs [ow0, ow0 + n8) (n8 a multiple of 8) of one row of a general float32 max pool with
+// dilation 1 and stride s of 1 or 2, 8 per step, reading a padded copy of the plane: xp has row
+// stride Wp, `left` columns of -inf before column 0 and enough -inf after the row that every load
+// stays inside. The window rows are [h0, h1) (already clipped to the plane). Padding is -inf, so
+// it never wins, and each lane starts at its first real column: the scalar loop's result, value
+// and index, tap for tap in the same order.
+void max_pool_row_avx2(const float* xp, int64_t Wp, int64_t left, int64_t W, int64_t h0, int64_t h1, int64_t kW,
+                       int64_t s, int64_t pad, int64_t ow0, int64_t n8, float* y, int64_t* idx) {
+  const __m256i lanes = _mm256_mullo_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7),
+                                           _mm256_set1_epi32(static_cast<int32_t>(s)));
+  for (int64_t ow = ow0; ow < ow0 + n8; ow += 8) {
+    const int64_t c0 = ow * s - pad;  // real column of lane 0's first tap
+    const __m256i cols = _mm256_add_epi32(_mm256_set1_epi32(static_cast<int32_t>(c0)), lanes);
+    __m256 m = _mm256_set1_ps(-std::numeric_limits<float>::infinity());
+    __m256i k = _mm256_add_epi32(_mm256_set1_epi32(static_cast<int32_t>(h0 * W)),
+                                 _mm256_max_epi32(cols, _mm256_setzero_si256()));
+    for (int64_t ih = h0; ih < h1; ++ih) {
+      const float* row = xp + ih * Wp + left + c0;
+      const __m256i pos_row = _mm256_add_epi32(_mm256_set1_epi32(static_cast<int32_t>(ih * W)), cols);
+      for (int64_t kw = 0; kw < kW; ++kw) {
+        __m256 v, odd;
+        if (s == 1)
+          v = _mm256_loadu_ps(row + kw);
+        else
+          deinterleave(row + kw, &v, &odd);
+        const __m256 t = wins(v, m);
+        m = _mm256_blendv_ps(m, v, t);
+        k = select_i(k, _mm256_add_epi32(pos_row, _mm256_set1_epi32(static_cast<int32_t>(kw))), t);
+      }
+    }
+    _mm256_storeu_ps(y + ow, m);
+    store_i64(idx + ow, k);
+  }
 }
 
 // The whole 32-float blocks of the global average's lane sums (pool.cc): lane[l] += x[i + l] for
