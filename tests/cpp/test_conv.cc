@@ -221,26 +221,31 @@ void check_helpers() {
 
 }  // namespace
 
-// A batch's forward gives each image the bits it gets alone: the batch-lanes kernel (16 images a
-// vector) and the direct one run the same FMA chain per output.
-void check_batch_bits(std::mt19937& rng) {
+// A batch's forward gives each image the bits it gets alone: the batch-lanes kernels (16 or 8
+// images a vector) and the direct ones run the same FMA chain per output.
+static void check_batch_bits(std::mt19937& rng) {
   std::uniform_real_distribution<float> U(-1.f, 1.f);
-  for (const Conv2dParams& p : {make(37, 6, 14, 14, 16, 5, 5), make(16, 1, 12, 12, 6, 5, 5, 1, 1, 2, 2)}) {
-    const int64_t in_img = p.C_in * p.H * p.W, out_img = p.C_out * p.out_h() * p.out_w();
-    std::vector<float> x(p.N * in_img), w(p.C_out * p.C_in * p.kH * p.kW), b(p.C_out);
-    for (auto* v : {&x, &w, &b})
-      for (float& e : *v) e = U(rng);
-    std::vector<float> y(p.N * out_img), y1(out_img);
-    ember::kernels::conv2d_forward(p, x.data(), w.data(), b.data(), y.data());
-    Conv2dParams one = p;
-    one.N = 1;
-    bool same = true;
-    for (int64_t n = 0; n < p.N; ++n) {
-      ember::kernels::conv2d_forward(one, x.data() + n * in_img, w.data(), b.data(), y1.data());
-      same = same && std::memcmp(y1.data(), y.data() + n * out_img, sizeof(float) * out_img) == 0;
+  const Conv2dParams shapes[] = {make(37, 6, 14, 14, 16, 5, 5), make(16, 1, 12, 12, 6, 5, 5, 1, 1, 2, 2)};
+  for (const bool avx512 : {true, false}) {
+    ember::cpu::set_allow_avx512(avx512);
+    for (const Conv2dParams& p : shapes) {
+      const int64_t in_img = p.C_in * p.H * p.W, out_img = p.C_out * p.out_h() * p.out_w();
+      std::vector<float> x(p.N * in_img), w(p.C_out * p.C_in * p.kH * p.kW), b(p.C_out);
+      for (auto* v : {&x, &w, &b})
+        for (float& e : *v) e = U(rng);
+      std::vector<float> y(p.N * out_img), y1(out_img);
+      ember::kernels::conv2d_forward(p, x.data(), w.data(), b.data(), y.data());
+      Conv2dParams one = p;
+      one.N = 1;
+      bool same = true;
+      for (int64_t n = 0; n < p.N; ++n) {
+        ember::kernels::conv2d_forward(one, x.data() + n * in_img, w.data(), b.data(), y1.data());
+        same = same && std::memcmp(y1.data(), y.data() + n * out_img, sizeof(float) * out_img) == 0;
+      }
+      check(same, describe(p) + (avx512 ? " [avx512]" : " [avx2]") + " f32: batched forward differs from alone");
     }
-    check(same, describe(p) + " f32: batched forward differs from image-by-image");
   }
+  ember::cpu::set_allow_avx512(true);
 }
 
 int main() {

@@ -1,7 +1,9 @@
-// The direct small-channel convolution (conv_direct_impl.h) on 8-lane AVX2/FMA vectors (this file
+// The direct small-channel convolution (conv_direct_impl.h, and conv_batch_lanes_impl.h for
+// batches of 8 or more) on 8-lane AVX2/FMA vectors (this file
 // is compiled with -mavx2 -mfma; conv.cc calls it only when cpu::use_avx2() is true).
 #include <immintrin.h>
 
+#include "kernels/cpu/conv_batch_lanes_impl.h"
 #include "kernels/cpu/conv_direct_impl.h"
 
 namespace ember::kernels {
@@ -31,15 +33,24 @@ struct Ymm {
 
 bool conv2d_forward_direct_avx2(const Conv2dParams& p, const float* input, const float* weight, const float* bias,
                                 float* output) {
-  return direct_impl::forward<Ymm>(p, input, weight, bias, output);
+  return batch_lanes::forward_then_rest<Ymm>(p, input, weight, bias, output,
+                                             [&](const Conv2dParams& q, const float* x, float* y) {
+                                               return direct_impl::forward<Ymm>(q, x, weight, bias, y);
+                                             });
 }
 bool conv2d_backward_input_direct_avx2(const Conv2dParams& p, const float* grad_output, const float* weight,
                                        float* grad_input) {
-  return direct_impl::backward_input<Ymm>(p, grad_output, weight, grad_input);
+  return batch_lanes::backward_input_then_rest<Ymm>(p, grad_output, weight, grad_input,
+                                                    [&](const Conv2dParams& q, const float* gy, float* gx) {
+                                                      return direct_impl::backward_input<Ymm>(q, gy, weight, gx);
+                                                    });
 }
 bool conv2d_backward_weight_direct_avx2(const Conv2dParams& p, const float* input, const float* grad_output,
                                         float* grad_weight) {
-  return direct_impl::backward_weight<Ymm>(p, input, grad_output, grad_weight);
+  return batch_lanes::backward_weight_then_rest<Ymm>(
+      p, input, grad_output, grad_weight, [](const Conv2dParams& q, const float* x, const float* gy, float* gw) {
+        return direct_impl::backward_weight<Ymm>(q, x, gy, gw);
+      });
 }
 
 }  // namespace ember::kernels

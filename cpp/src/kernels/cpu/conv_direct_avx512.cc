@@ -10,8 +10,8 @@
 #pragma GCC diagnostic pop
 
 #include <algorithm>
-#include <vector>
 
+#include "kernels/cpu/conv_batch_lanes_impl.h"
 #include "kernels/cpu/conv_direct_impl.h"
 #include "kernels/cpu/simd_transpose.h"
 
@@ -178,60 +178,26 @@ bool backward_weight_channel_lanes(const Conv2dParams& p, const float* input, co
 
 }  // namespace
 
-// conv_batch_lanes_avx512.cc: the first N / 16 * 16 images with images in the lanes; returns how
-// many it did (0 when the shape is not one it takes). Same bits as direct_impl::forward.
-int64_t conv2d_forward_batch_lanes_avx512(const Conv2dParams& p, const float* input, const float* weight,
-                                          const float* bias, float* output);
-
 bool conv2d_forward_direct_avx512(const Conv2dParams& p, const float* input, const float* weight, const float* bias,
                                   float* output) {
-  const int64_t done = conv2d_forward_batch_lanes_avx512(p, input, weight, bias, output);
-  if (done == p.N) return true;
-  if (done == 0) return direct_impl::forward<Zmm>(p, input, weight, bias, output);
-  // The images left over: the shape passed the same gate, so the direct kernel takes them.
-  Conv2dParams rest = p;
-  rest.N = p.N - done;
-  return direct_impl::forward<Zmm>(rest, input + done * p.C_in * p.H * p.W, weight, bias,
-                                   output + done * p.C_out * p.out_h() * p.out_w());
+  return batch_lanes::forward_then_rest<Zmm>(p, input, weight, bias, output,
+                                             [&](const Conv2dParams& q, const float* x, float* y) {
+                                               return direct_impl::forward<Zmm>(q, x, weight, bias, y);
+                                             });
 }
-// conv_batch_lanes_avx512.cc: grad_input of the first N / 16 * 16 images; returns how many.
-int64_t conv2d_backward_input_batch_lanes_avx512(const Conv2dParams& p, const float* grad_output, const float* weight,
-                                                 float* grad_input);
-
 bool conv2d_backward_input_direct_avx512(const Conv2dParams& p, const float* grad_output, const float* weight,
                                          float* grad_input) {
-  const int64_t done = conv2d_backward_input_batch_lanes_avx512(p, grad_output, weight, grad_input);
-  if (done == p.N) return true;
-  if (done == 0) return direct_impl::backward_input<Zmm>(p, grad_output, weight, grad_input);
-  Conv2dParams rest = p;  // the images left over (the shape passed the same gate)
-  rest.N = p.N - done;
-  return direct_impl::backward_input<Zmm>(rest, grad_output + done * p.C_out * p.out_h() * p.out_w(), weight,
-                                          grad_input + done * p.C_in * p.H * p.W);
+  return batch_lanes::backward_input_then_rest<Zmm>(p, grad_output, weight, grad_input,
+                                                    [&](const Conv2dParams& q, const float* gy, float* gx) {
+                                                      return direct_impl::backward_input<Zmm>(q, gy, weight, gx);
+                                                    });
 }
-// conv_batch_lanes_avx512.cc: grad_weight from the first N / 16 * 16 images; returns how many.
-int64_t conv2d_backward_weight_batch_lanes_avx512(const Conv2dParams& p, const float* input, const float* grad_output,
-                                                  float* grad_weight);
-
-static bool backward_weight_direct_kernels(const Conv2dParams& p, const float* input, const float* grad_output,
-                                         float* grad_weight) {
-  return backward_weight_channel_lanes(p, input, grad_output, grad_weight) ||
-         direct_impl::backward_weight<Zmm>(p, input, grad_output, grad_weight);
-}
-
 bool conv2d_backward_weight_direct_avx512(const Conv2dParams& p, const float* input, const float* grad_output,
                                           float* grad_weight) {
-  const int64_t done = conv2d_backward_weight_batch_lanes_avx512(p, input, grad_output, grad_weight);
-  if (done == p.N) return true;
-  if (done == 0) return backward_weight_direct_kernels(p, input, grad_output, grad_weight);
-  // The images left over (the shape passed the same gate), added after the batches' sum.
-  Conv2dParams rest = p;
-  rest.N = p.N - done;
-  std::vector<float> gw(static_cast<size_t>(p.C_out * (p.C_in / p.groups) * p.kH * p.kW));
-  if (!backward_weight_direct_kernels(rest, input + done * p.C_in * p.H * p.W,
-                                           grad_output + done * p.C_out * p.out_h() * p.out_w(), gw.data()))
-    return false;
-  for (size_t i = 0; i < gw.size(); ++i) grad_weight[i] += gw[i];
-  return true;
+  return batch_lanes::backward_weight_then_rest<Zmm>(
+      p, input, grad_output, grad_weight, [](const Conv2dParams& q, const float* x, const float* gy, float* gw) {
+        return backward_weight_channel_lanes(q, x, gy, gw) || direct_impl::backward_weight<Zmm>(q, x, gy, gw);
+      });
 }
 
 #else  // built without AVX-512: never selected at run time
