@@ -56,8 +56,9 @@ const char* conv2d_params_error(const Conv2dParams& p) {
   return nullptr;
 }
 
-// Direct small-channel kernels (conv_direct_avx2.cc, conv_direct_avx512.cc). Each returns false,
-// having done nothing, when it does not handle the shape; the GEMM path then runs.
+// Direct small-channel kernels (conv_direct_avx2.cc, conv_direct_avx512.cc; whole groups of 8 or
+// 16 images go through conv_batch_lanes_impl.h). Each returns false, having done nothing, when it
+// does not handle the shape; the GEMM path then runs.
 bool conv2d_forward_direct_avx2(const Conv2dParams& p, const float* input, const float* weight,
                                 const float* bias, float* output);
 bool conv2d_backward_input_direct_avx2(const Conv2dParams& p, const float* grad_output,

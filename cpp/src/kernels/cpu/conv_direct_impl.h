@@ -21,6 +21,9 @@
 // fixed by the shape and summed in chunk order, like the GEMM path, so the bits do not depend
 // on the thread count.
 //
+// At a batch of a vector or more, conv_batch_lanes_impl.h puts images in the lanes instead and
+// leaves only the images beyond the last whole group to these kernels.
+//
 // S provides: V, M (tail mask), W (lanes), kRegs, zero, load, store, set1, fma, mask_for(n),
 // maskz_load(mask, p), hsum. Included only by the conv_direct_*.cc units; the anonymous
 // namespace gives each its own copy compiled for its ISA.
