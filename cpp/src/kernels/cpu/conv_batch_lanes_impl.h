@@ -212,6 +212,10 @@ void fill_offsets(const Conv2dParams& p, int64_t C, int64_t Hp, int64_t Wp, int6
         off[(c * p.kH + kh) * p.kW + kw] = ((c * Hp + kh * p.dilation_h) * Wp + kw * p.dilation_w) * S::W;
 }
 
+// Threads for the groups. Whether this path runs never depends on the thread count: its gradients
+// sum in another order than the direct kernels', and results must be the same bits for any thread
+// count. So a batch of one group (16-31 images on AVX-512) runs on one thread, though the direct
+// kernels would share its images out (tried: test_conv's 1-vs-2-thread checks fail).
 template <class S>
 int threads_for(const Conv2dParams& p, int64_t groups) {
   const int64_t flops = 2 * p.N * p.C_out * p.out_h() * p.out_w() * p.C_in * p.kH * p.kW;
