@@ -13,10 +13,7 @@ import argparse
 
 import numpy as np
 
-import statistics
-import time
-
-from _common import print_table, try_import_torch
+from _common import print_table, time_interleaved, try_import_torch
 
 INPUT, HIDDEN, BATCH, SEQ = 128, 256, 32, 100
 
@@ -47,25 +44,15 @@ def main():
             out, _ = tm(tx)
             out.sum().backward()
 
-    def timed(fn):
-        t0 = time.perf_counter()
-        fn()
-        return time.perf_counter() - t0
-
     rows = []
     for nt in args.threads:
         ember.set_num_threads(nt)
         if torch:
             torch.set_num_threads(nt)
-        # Alternate the two, so that both see the same load when the machine is shared.
-        te, tt = [], []
-        for i in range(args.repeats + 2):
-            e = timed(ember_step)
-            t = timed(torch_step) if torch else float("nan")
-            if i >= 2:  # warm-up
-                te.append(e)
-                tt.append(t)
-        te, tt = statistics.median(te), statistics.median(tt)
+        # Alternating rounds, so that both see the same load when the machine is shared.
+        t = time_interleaved({"ember": ember_step, **({"torch": torch_step} if torch else {})},
+                             repeats=args.repeats, min_time=0)
+        te, tt = t["ember"], t.get("torch", float("nan"))
         rows.append([nt, f"{te * 1e3:.1f} ms", f"{tt * 1e3:.1f} ms", f"{tt / te:.2f}x"])
     print_table(f"LSTM({INPUT}, {HIDDEN}) batch {BATCH} seq {SEQ} batch_first, forward+backward "
                 "(ratio = torch / ember; >= 1.0 means ember is as fast or faster)",

@@ -19,12 +19,10 @@ Goal (issue 5): ember >= 1.0x torch's best.
 from __future__ import annotations
 
 import argparse
-import statistics
-import time
 
 import numpy as np
 
-from _common import print_table, try_import_torch
+from _common import print_table, time_interleaved, try_import_torch
 
 TOTAL = 10_000_000
 LAYOUTS = {"1 x 10M": [TOTAL], "100 x 100k": [TOTAL // 100] * 100}
@@ -55,21 +53,6 @@ def torch_setup(torch, sizes, kind, **variant):
     if kind == "Adam":
         return torch.optim.Adam(params, lr=1e-4, **variant)
     return torch.optim.SGD(params, lr=1e-4, momentum=0.9, **variant)
-
-
-def interleaved(cases, repeats, warmup=2):
-    """Median seconds of each case; every round runs every case once, so a burst of load on a
-    shared machine hits ember, torch and the bandwidth yardsticks alike."""
-    for _ in range(warmup):
-        for fn in cases.values():
-            fn()
-    times = {name: [] for name in cases}
-    for _ in range(repeats):
-        for name, fn in cases.items():
-            t0 = time.perf_counter()
-            fn()
-            times[name].append(time.perf_counter() - t0)
-    return {name: statistics.median(t) for name, t in times.items()}
 
 
 def yardsticks(torch):
@@ -108,7 +91,7 @@ def main():
                     for name, variant in variants.items():
                         cases[name] = torch_setup(torch, sizes, kind, **variant).step
                 cases.update({name: fn for name, (fn, _) in sticks.items()})
-                t = interleaved(cases, repeats)
+                t = time_interleaved(cases, repeats=repeats, min_time=0)  # one step per round
                 for name, (_, nbytes) in sticks.items():
                     bw.setdefault(name, []).append(nbytes / t[name] / 1e9)
                 copy_gbs = sticks["numpy copy"][1] / t["numpy copy"] / 1e9

@@ -86,6 +86,17 @@ def check(t, expected, rtol=1e-5, atol=1e-6, dtype=None):
         np.testing.assert_allclose(got, expected, rtol=rtol, atol=atol, equal_nan=True)
 
 
+def load_example(name):
+    """The module examples/<name>.py, imported from the checkout (the examples are not installed)."""
+    import importlib.util
+
+    path = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "examples", name + ".py")
+    spec = importlib.util.spec_from_file_location("example_" + name, path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
 def run_python(code, timeout=120):
     """Runs `code` in a fresh interpreter with ember importable; returns the CompletedProcess.
     Used for cases that could crash the process: a segfault shows up as a negative returncode."""

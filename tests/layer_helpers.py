@@ -5,13 +5,10 @@ from __future__ import annotations
 import numpy as np
 
 import ember
+from conftest import to_np as np_of  # the layer tests' name for it
 
 TOL = {np.float32: dict(rtol=2e-4, atol=2e-5), np.float64: dict(rtol=1e-9, atol=1e-11)}
 EMBER_DT = {np.float32: ember.float32, np.float64: ember.float64}
-
-
-def np_of(t):
-    return t.detach().numpy()
 
 
 def to_torch(torch, t, requires_grad=False):

@@ -10,6 +10,7 @@ import ember
 import ember.nn as nn
 from ember.autograd import gradcheck
 from ember.nn import graph as G
+from conftest import load_example
 
 
 def T(a, grad=False):
@@ -270,23 +271,12 @@ def test_same_bits_for_any_thread_count(rng):
 
 # ---- examples (small settings) -------------------------------------------------------------------
 
-def _example(name):
-    import importlib.util
-    import os
-
-    path = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "examples", name + ".py")
-    spec = importlib.util.spec_from_file_location("example_" + name, path)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
-
 def test_example_karate_club(capsys):
     pytest.importorskip("networkx")
-    acc = _example("karate_club_gcn").main(["--epochs", "100"])
+    acc = load_example("karate_club_gcn").main(["--epochs", "100"])
     assert acc >= 0.8, capsys.readouterr().out
 
 
 def test_example_graph_classification(capsys):
-    acc = _example("graph_classification").main(["--graphs", "240", "--epochs", "12"])
+    acc = load_example("graph_classification").main(["--graphs", "240", "--epochs", "12"])
     assert acc >= 0.75, capsys.readouterr().out

@@ -4,6 +4,7 @@ import pytest
 
 import ember
 from ember import models, nn
+from conftest import load_example
 
 onnx = pytest.importorskip("onnx")
 ort = pytest.importorskip("onnxruntime")
@@ -156,23 +157,12 @@ def test_recurrent_unbatched(tmp_path, cell):
         _compare(session, model, rng.standard_normal((seq, 4)).astype(np.float32))
 
 
-def _row_reader():
-    import importlib.util
-    from pathlib import Path
-
-    path = Path(__file__).resolve().parent.parent / "examples" / "sequence_classification.py"
-    spec = importlib.util.spec_from_file_location("example_sequence_classification", path)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod.RowReader
-
-
 @pytest.mark.parametrize("cell", ["lstm", "gru", "rnn"])
 def test_sequence_classifier_with_onnx_export_method(tmp_path, cell):
     """The example's many-to-one model (recurrent layer, last time step, Linear head) exports through
     its onnx_export method; its output is the logits only, with a dynamic batch."""
     ember.manual_seed(0)
-    model = _row_reader()(cell, hidden=16)
+    model = load_example("sequence_classification").RowReader(cell, hidden=16)
     rng = np.random.default_rng(0)
     proto, session = _export_and_session(model, rng.standard_normal((1, 8, 8)).astype(np.float32), tmp_path)
     assert [o.name for o in session.get_outputs()] == ["output"]

@@ -12,6 +12,7 @@ import pytest
 import ember
 import ember.nn as nn
 from ember.autograd import gradcheck
+from conftest import load_example
 
 RTOL, ATOL = 1e-4, 1e-5
 
@@ -400,24 +401,14 @@ def test_thousand_step_bptt_no_growth():
 
 # ---- examples (small settings) -------------------------------------------------------------------
 
-def _example(name):
-    import importlib.util
-
-    path = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "examples", name + ".py")
-    spec = importlib.util.spec_from_file_location("example_" + name, path)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
-
 def test_example_sequence_classification(capsys):
     pytest.importorskip("sklearn")  # the digits ship with scikit-learn
-    acc = _example("sequence_classification").main(["--epochs", "4"])
+    acc = load_example("sequence_classification").main(["--epochs", "4"])
     assert acc > 0.85, capsys.readouterr().out
 
 
 def test_example_char_lm_learns_and_samples(capsys):
-    loss = _example("char_lm").main(["--epochs", "10", "--sample-len", "40"])
+    loss = load_example("char_lm").main(["--epochs", "10", "--sample-len", "40"])
     out = capsys.readouterr().out
     assert loss < 2.6, out  # from ln(vocab) ~ 3.6
     assert "--- sample ---" in out and len(out.split("--- sample ---")[1].strip()) >= 40

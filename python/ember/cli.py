@@ -44,9 +44,7 @@ def _load_data(name, seed, samples=1000):
         canonical = datasets._canonical(name)
         kwargs = dict(n=samples, seed=seed) if canonical in datasets.SYNTHETIC else {}
         return canonical, datasets.load(canonical, **kwargs)
-    except ValueError as e:
-        raise CLIError(str(e)) from None
-    except datasets.DatasetNotFoundError as e:
+    except (ValueError, datasets.DatasetNotFoundError) as e:
         raise CLIError(str(e)) from None
 
 
@@ -212,9 +210,7 @@ def _plots(model, history, config, x, y, out):
 
 
 def _classify(model, x):
-    from . import train
-
-    from . import argmax
+    from . import argmax, train
 
     return argmax(train.predict(model, x), 1).numpy()
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from . import _C
 from ._C import Tensor
+from .autograd import no_grad
 
 __all__ = ["accuracy", "zero_one_error", "confusion_matrix"]
 
@@ -51,7 +52,7 @@ def _labels(input, target, threshold):
 def accuracy(input, target, threshold=0.5):
     """Fraction of samples whose predicted class equals the target, as a Python float (nan when
     there are no samples)."""
-    with _C_no_grad():
+    with no_grad():
         pred, tgt = _labels(input, target, threshold)
         n = tgt.numel()
         if n == 0:
@@ -70,7 +71,7 @@ def confusion_matrix(pred, target, num_classes=None, threshold=0.5):
     `pred` may be labels or scores (see the module notes); num_classes defaults to the largest
     label seen + 1. Labels outside [0, num_classes) raise ValueError.
     """
-    with _C_no_grad():
+    with no_grad():
         p, t = _labels(pred, target, threshold)
         p, t = p.reshape(-1), t.reshape(-1)
         if num_classes is None:
@@ -87,12 +88,3 @@ def confusion_matrix(pred, target, num_classes=None, threshold=0.5):
         oh_t = (t.reshape(-1, 1) == classes).to(_C.dtype.float64)
         oh_p = (p.reshape(-1, 1) == classes).to(_C.dtype.float64)
         return _C.matmul(oh_t.t(), oh_p).to(_INT64)
-
-
-class _C_no_grad:
-    def __enter__(self):
-        self.prev = _C.is_grad_enabled()
-        _C.set_grad_enabled(False)
-
-    def __exit__(self, *exc):
-        _C.set_grad_enabled(self.prev)

@@ -71,8 +71,7 @@ def binary_cross_entropy_with_logits(input, target, weight=None, size_average=No
 
 def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None, reduction="mean",
                   label_smoothing=0.0):
-    if size_average is not None or reduce is not None:
-        reduction = _reduction(size_average, reduce, reduction)
+    reduction = _reduction(size_average, reduce, reduction)
     return _act.cross_entropy(input, target, weight, ignore_index, reduction, label_smoothing)
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from .. import _C
 from .._C import Tensor
+from ..autograd import no_grad
 
 _optim = _C._optim
 
@@ -80,16 +81,12 @@ def vector_to_parameters(vec, parameters):
     if vec.dim() != 1 or vec.numel() != total:
         raise ValueError(f"vector_to_parameters: expected a 1-D vector of {total} elements (the parameters' "
                          f"total), got shape {tuple(vec.shape)}")
-    prev = _C.is_grad_enabled()
-    _C.set_grad_enabled(False)
-    try:
+    with no_grad():
         offset = 0
         for p in params:
             n = p.numel()
             p.copy_(vec[offset:offset + n].reshape(tuple(p.shape)))
             offset += n
-    finally:
-        _C.set_grad_enabled(prev)
 
 
 def l1_penalty(parameters):

@@ -7,6 +7,7 @@ import time
 
 from .. import _C
 from .._C import Tensor
+from ..autograd import no_grad
 from ..optim.lr_scheduler import ReduceLROnPlateau
 from .history import History
 
@@ -61,7 +62,7 @@ def _run_epoch(model, loss_fn, loader, optimizer, bar):
         n = xb.shape[0]
         total_loss += loss.item() * n
         seen += n
-        with _C_no_grad():
+        with no_grad():
             c = _correct(out.detach(), yb)
         if c is None:
             classified = False
@@ -80,15 +81,6 @@ def _run_epoch(model, loss_fn, loader, optimizer, bar):
         record["accuracy"] = total_correct / seen
     record["samples_per_s"] = seen / max(time.perf_counter() - start, 1e-9)
     return record
-
-
-class _C_no_grad:
-    def __enter__(self):
-        self.prev = _C.is_grad_enabled()
-        _C.set_grad_enabled(False)
-
-    def __exit__(self, *exc):
-        _C.set_grad_enabled(self.prev)
 
 
 def fit(model, loss_fn, optimizer, train_data, val_data=None, epochs=1, batch_size=32, shuffle=True, scheduler=None,
@@ -158,7 +150,7 @@ def evaluate(model, loss_fn, data, batch_size=256):
     was_training = model.training
     model.eval()
     total_loss, total_correct, seen, classified = 0.0, 0, 0, True
-    with _C_no_grad():
+    with no_grad():
         for xb, yb in loader:
             out = model(xb)
             n = xb.shape[0]
@@ -189,7 +181,7 @@ def predict(model, data, batch_size=256):
     was_training = model.training
     model.eval()
     outs = []
-    with _C_no_grad():
+    with no_grad():
         for batch in loader:
             outs.append(model(batch[0]))
     model.train(was_training)

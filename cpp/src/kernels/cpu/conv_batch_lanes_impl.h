@@ -326,9 +326,9 @@ int64_t backward_weight(const Conv2dParams& p, const float* input, const float* 
   const int64_t groups = p.N / S::W, in_img = C * p.H * p.W, out_img = M * Ho * Wo;
 
   // Group 0 writes grad_weight, groups 1.. their own partial sums, added in group order after.
-  std::vector<int64_t> off(static_cast<size_t>(K));
-  fill_offsets<S>(p, C, Hp, Wp, off.data());
-  std::vector<float> partials(static_cast<size_t>((groups - 1) * wsize));
+  int64_t* off = scratch<int64_t>(kScratchPartials, static_cast<size_t>(K + (groups - 1) * wsize));
+  float* partials = reinterpret_cast<float*>(off + K);
+  fill_offsets<S>(p, C, Hp, Wp, off);
 
   const int64_t xT_size = C * Hp * Wp * S::W, per_thread = xT_size + out_img * S::W;
   const int nt = threads_for<S>(p, groups);
@@ -339,17 +339,17 @@ int64_t backward_weight(const Conv2dParams& p, const float* input, const float* 
     float* gyT = xT + xT_size;
     to_lanes<S>(input + gi * S::W * in_img, in_img, C, p.H, p.W, p.pad_h, p.pad_w, Hp, Wp, xT);
     to_lanes<S>(grad_output + gi * S::W * out_img, out_img, 1, M, Ho * Wo, 0, 0, M, Ho * Wo, gyT);
-    float* gw = gi == 0 ? grad_weight : partials.data() + (gi - 1) * wsize;
+    float* gw = gi == 0 ? grad_weight : partials + (gi - 1) * wsize;
     for (int64_t b = 0; b < rb.count; ++b) {
       const int64_t r0 = rb.start(b), mr = rb.start(b + 1) - r0;
       for (int64_t k0 = 0; k0 < K; k0 += weight_taps<S>()) {
         const int t = static_cast<int>(std::min<int64_t>(weight_taps<S>(), K - k0));
         weight_tile_any<S>(static_cast<int>(mr), t, gyT + r0 * Ho * Wo * S::W, Ho * Wo * S::W, Ho, Wo, Wp, xT,
-                           off.data() + k0, gw + r0 * K + k0, K);
+                           off + k0, gw + r0 * K + k0, K);
       }
     }
   });
-  sum_chunk_partials(grad_weight, partials.data(), groups, wsize);
+  sum_chunk_partials(grad_weight, partials, groups, wsize);
   return groups * S::W;
 }
 
