@@ -97,12 +97,9 @@ Coef<T> make_coef(const Tensor& g, Reduction r, double denom) {
 }
 
 // Reduces per-row losses: none -> reshaped, sum, or sum / denom.
-template <typename T>
 Tensor reduce_rows(const Tensor& loss, const Shape& none_shape, Reduction r, double denom) {
   if (r == Reduction::None) return loss.reshape(none_shape);
-  T s = kernels::ordered_sum(loss.data<T>(), loss.numel());
-  if (r == Reduction::Mean) s = static_cast<T>(s / static_cast<T>(denom));
-  return scalar_tensor(static_cast<double>(s), dtype_of<T>::value);
+  return reduce_sum(loss, r == Reduction::Mean ? denom : 1.0);
 }
 
 }  // namespace
@@ -110,7 +107,7 @@ Tensor reduce_rows(const Tensor& loss, const Shape& none_shape, Reduction r, dou
 Tensor cross_entropy(const Tensor& input, const Tensor& target, const Tensor& weight, int64_t ignore_index,
                      Reduction reduction, double label_smoothing) {
   const char* op = "cross_entropy";
-  check_input(input, op, "input");
+  check_float_tensor(input, op, "input");
   EMBER_CHECK(target.defined(), ValueError, op, ": target must be a tensor");
   check_reduction(reduction, op, false);
   EMBER_CHECK(input.dim() >= 1, ValueError, op, ": expected an input of shape [C], [N, C] or [N, C, d1, ...], got a "
@@ -157,7 +154,7 @@ Tensor cross_entropy(const Tensor& input, const Tensor& target, const Tensor& we
                                    need_grad ? inv_s.data<T>() : nullptr);
     if (reduction == Reduction::Mean)
       denom = probs ? static_cast<double>(N) : static_cast<double>(kernels::ordered_sum(rw.data<T>(), N));
-    return reduce_rows<T>(loss, none_shape, reduction, denom);
+    return reduce_rows(loss, none_shape, reduction, denom);
   });
   if (!need_grad) return out;
   const SavedTensor sx(x), stg(tg);
@@ -195,7 +192,7 @@ Tensor cross_entropy(const Tensor& input, const Tensor& target, const Tensor& we
 Tensor nll_loss(const Tensor& input, const Tensor& target, const Tensor& weight, int64_t ignore_index,
                 Reduction reduction) {
   const char* op = "nll_loss";
-  check_input(input, op, "input");
+  check_float_tensor(input, op, "input");
   EMBER_CHECK(target.defined(), ValueError, op, ": target must be a tensor");
   check_reduction(reduction, op, false);
   EMBER_CHECK(input.dim() >= 1, ValueError, op, ": expected an input of shape [C], [N, C] or [N, C, d1, ...], got a "
@@ -216,7 +213,7 @@ Tensor nll_loss(const Tensor& input, const Tensor& target, const Tensor& weight,
     kernels::nll_forward(x.data<T>(), tg.data<int64_t>(), w.defined() ? w.data<T>() : nullptr, N, C, inner,
                          ignore_index, loss.data<T>(), rw.data<T>());
     if (reduction == Reduction::Mean) denom = static_cast<double>(kernels::ordered_sum(rw.data<T>(), rows));
-    return reduce_rows<T>(loss, target.shape(), reduction, denom);
+    return reduce_rows(loss, target.shape(), reduction, denom);
   });
   if (!autograd::any_requires_grad({&input})) return out;
   const SavedTensor stg(tg);
@@ -238,7 +235,7 @@ Tensor nll_loss(const Tensor& input, const Tensor& target, const Tensor& weight,
 Tensor multi_margin_loss(const Tensor& input, const Tensor& target, int64_t p, double margin, const Tensor& weight,
                          Reduction reduction) {
   const char* op = "multi_margin_loss";
-  check_input(input, op, "input");
+  check_float_tensor(input, op, "input");
   EMBER_CHECK(target.defined(), ValueError, op, ": target must be a tensor");
   check_reduction(reduction, op, false);
   EMBER_CHECK(p == 1 || p == 2, ValueError, op, ": only p == 1 and p == 2 supported (got p=", p, ")");
@@ -261,7 +258,7 @@ Tensor multi_margin_loss(const Tensor& input, const Tensor& target, int64_t p, d
     using T = typename decltype(tag)::type;
     kernels::multi_margin_forward(x.data<T>(), tg.data<int64_t>(), w.defined() ? w.data<T>() : nullptr, N, C,
                                   static_cast<int>(p), static_cast<T>(margin), loss.data<T>());
-    return reduce_rows<T>(loss, none_shape, reduction, denom);
+    return reduce_rows(loss, none_shape, reduction, denom);
   });
   if (!autograd::any_requires_grad({&input})) return out;
   const SavedTensor sx(x), stg(tg);

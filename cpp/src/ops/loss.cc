@@ -227,7 +227,7 @@ Tensor pointwise_loss(const PointwiseArgs& a, Spec spec) {
 }
 
 PointwiseArgs args(const char* op, const char* node, const Tensor& x, const Tensor& t, Reduction r) {
-  check_input(x, op, "input");
+  check_float_tensor(x, op, "input");
   EMBER_CHECK(t.defined(), ValueError, op, ": target must be a tensor");
   PointwiseArgs a{op, node, x, t, Tensor(), Tensor(), r};
   return a;

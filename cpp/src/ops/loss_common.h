@@ -21,8 +21,6 @@ inline void check_float_tensor(const Tensor& t, const char* op, const char* what
               " (float32 or float64), got ", dtype_name(t.dtype()));
 }
 
-inline void check_input(const Tensor& x, const char* op, const char* what) { check_float_tensor(x, op, what); }
-
 // The broadcast shape of input and target, with the op named when they do not broadcast.
 inline Shape broadcast_checked(const Tensor& x, const Tensor& t, const char* op) {
   try {

@@ -266,8 +266,9 @@ Tensor Tensor::narrow(int64_t d, int64_t start, int64_t length) const {
   EMBER_CHECK(dim() > 0, IndexError, "narrow() cannot be applied to a 0-dim tensor");
   int64_t n = size(d);
   if (start < 0) start += n;
-  EMBER_CHECK(start >= 0 && length >= 0 && start <= n && length <= n - start, IndexError,  // no start + length overflow "narrow: start (", start, ") + length (",
-              length, ") exceeds dimension size (", n, ")");
+  // length <= n - start, not start + length <= n: the sum could overflow.
+  EMBER_CHECK(start >= 0 && length >= 0 && start <= n && length <= n - start, IndexError, "narrow: start (", start,
+              ") + length (", length, ") exceeds dimension size (", n, ")");
   return slice(d, start, start + length, 1);
 }
 

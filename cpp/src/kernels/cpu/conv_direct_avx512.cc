@@ -136,8 +136,7 @@ bool backward_weight_channel_lanes(const Conv2dParams& p, const float* input, co
   float* partials = reinterpret_cast<float*>(off + K);
   fill_offsets(w, off);
 
-  int nt = cpu::max_threads();
-  if (nt <= 1 || cpu::in_parallel() || !cpu::worth_parallel(2 * p.N * p.C_out * HoWo * K) || nchunks < 2) nt = 1;
+  const int nt = nchunks > 1 && cpu::worth_parallel(2 * p.N * p.C_out * HoWo * K) ? cpu::max_threads() : 1;
   // Per thread: the chunk's padded images, their transposed grad_output, one gW^T tile row block.
   const int64_t per_thread = max_imgs * img + max_imgs * HoWo * Mg + K * Mg;
   float* buf = zeroed_buffers(kScratchPadded, per_thread, nt);

@@ -164,8 +164,14 @@ void max_plane_avx2_rows(const Pool2dParams& p, const float* x, int64_t Ho, int6
   // row enough that the last group's 16-float loads stay inside.
   const int64_t left = p.pad_w, Wp = std::max(left + p.W, (Wo - 1) * p.stride_w + p.kW + 15) + 1;
   thread_local std::vector<float> buf;
-  buf.assign(static_cast<size_t>(p.H * Wp), -std::numeric_limits<float>::infinity());
-  for (int64_t h = 0; h < p.H; ++h) std::memcpy(buf.data() + h * Wp + left, x + h * p.W, sizeof(float) * p.W);
+  if (buf.size() < static_cast<size_t>(p.H * Wp)) buf.resize(static_cast<size_t>(p.H * Wp));
+  constexpr float kNegInf = -std::numeric_limits<float>::infinity();
+  for (int64_t h = 0; h < p.H; ++h) {
+    float* row = buf.data() + h * Wp;
+    std::fill(row, row + left, kNegInf);
+    std::memcpy(row + left, x + h * p.W, sizeof(float) * p.W);
+    std::fill(row + left + p.W, row + Wp, kNegInf);
+  }
   // Windows with at least one real column (ceil mode can add one that starts past the row).
   int64_t n = Wo;
   while (n > 0 && (n - 1) * p.stride_w - p.pad_w >= p.W) --n;

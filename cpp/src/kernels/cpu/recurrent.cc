@@ -8,6 +8,7 @@
 #include "kernels/cpu/cpu_features.h"
 #include "kernels/cpu/gemm/gemm.h"
 #include "kernels/cpu/parallel.h"
+#include "kernels/cpu/rows.h"
 #include "kernels/cpu/recurrent_rows.h"
 
 #ifdef _OPENMP
@@ -101,23 +102,6 @@ void fold_bias(const RnnGeometry& g, const T* b_ih, const T* b_hh, T* out) {
       out[2 * H + j] = b_ih ? b_ih[2 * H + j] : T(0);
       out[3 * H + j] = b_hh ? b_hh[2 * H + j] : T(0);
     }
-}
-
-// out[c] = sum over rows r of A[r * lda + c], c < n, summed in row order (deterministic);
-// columns are split across threads.
-template <typename T>
-void column_sums(int64_t rows, int64_t n, const T* A, int64_t lda, T* out) {
-  const int64_t chunks = (n + kChunk - 1) / kChunk;
-#pragma omp parallel for schedule(static) if (cpu::worth_parallel(rows * n / 4))
-  for (int64_t ch = 0; ch < chunks; ++ch) {
-    const int64_t c0 = ch * kChunk, c1 = c0 + kChunk < n ? c0 + kChunk : n;
-    T acc[kChunk] = {};
-    for (int64_t r = 0; r < rows; ++r) {
-      const T* a = A + r * lda;
-      for (int64_t c = c0; c < c1; ++c) acc[c - c0] += a[c];
-    }
-    for (int64_t c = c0; c < c1; ++c) out[c] = acc[c - c0];
-  }
 }
 
 // Threads for the step loop. Each step is a chain link (step t needs all of h_{t-1}), so the
@@ -331,13 +315,13 @@ void rnn_backward(const RnnGeometry& g, const T* x, const T* h0, const T* c0, co
   // Weight gradients and dx over all rows at once. GRU: dG is [dr dz dn_h | dn_i]; the hidden
   // side uses its first 3H columns, the input side [dr dz] and dn_i.
   gemm(GH, H, rows, T(1), dG, 1, gw, hprev, H, 1, T(0), dw_hh, H, 1);
-  if (db_hh) column_sums(rows, GH, dG, gw, db_hh);
+  if (db_hh) column_sums(dG, rows, GH, gw, 1, db_hh);
   if (!gru) {
     gemm(GH, I, rows, T(1), dG, 1, gw, x, I, 1, T(0), dw_ih, I, 1);
     if (dx) gemm(rows, I, GH, T(1), dG, gw, 1, w_ih, I, 1, T(0), dx, I, 1);
     // both biases enter the same pre-activation: the same gradient
     if (db_ih && db_hh) std::memcpy(db_ih, db_hh, sizeof(T) * GH);
-    else if (db_ih) column_sums(rows, GH, dG, gw, db_ih);
+    else if (db_ih) column_sums(dG, rows, GH, gw, 1, db_ih);
   } else {
     gemm(2 * H, I, rows, T(1), dG, 1, gw, x, I, 1, T(0), dw_ih, I, 1);
     gemm(H, I, rows, T(1), dG + 3 * H, 1, gw, x, I, 1, T(0), dw_ih + 2 * H * I, I, 1);
@@ -346,8 +330,8 @@ void rnn_backward(const RnnGeometry& g, const T* x, const T* h0, const T* c0, co
       gemm(rows, I, H, T(1), dG + 3 * H, gw, 1, w_ih + 2 * H * I, I, 1, T(1), dx, I, 1);
     }
     if (db_ih) {
-      column_sums(rows, 2 * H, dG, gw, db_ih);
-      column_sums(rows, H, dG + 3 * H, gw, db_ih + 2 * H);
+      column_sums(dG, rows, 2 * H, gw, 1, db_ih);
+      column_sums(dG + 3 * H, rows, H, gw, 1, db_ih + 2 * H);
     }
   }
 }
