@@ -75,10 +75,13 @@ class SavedTensor {
 bool grad_enabled();
 void set_grad_enabled(bool enabled);
 
-struct NoGradGuard {
-  NoGradGuard() : prev_(grad_enabled()) { set_grad_enabled(false); }
-  ~NoGradGuard() { set_grad_enabled(prev_); }
+struct GradModeGuard {
+  explicit GradModeGuard(bool enabled) : prev_(grad_enabled()) { set_grad_enabled(enabled); }
+  ~GradModeGuard() { set_grad_enabled(prev_); }
   bool prev_;
+};
+struct NoGradGuard : GradModeGuard {
+  NoGradGuard() : GradModeGuard(false) {}
 };
 
 // --- helpers for op implementations ----------------------------------------------------------

@@ -11,12 +11,6 @@ namespace ember::optim {
 namespace {
 
 // Grad mode on for the closure, whatever the caller had, restored on the way out.
-struct GradModeGuard {
-  explicit GradModeGuard(bool on) : prev(autograd::grad_enabled()) { autograd::set_grad_enabled(on); }
-  ~GradModeGuard() { autograd::set_grad_enabled(prev); }
-  bool prev;
-};
-
 Tensor zeros_like_param(const Tensor& p) { return zeros(p.shape(), p.dtype()); }
 
 // The state entry `name`, created by `init` when missing (a fresh parameter, or a state dict
@@ -37,10 +31,10 @@ Tensor step_counter() { return zeros({}, DType::Float32); }  // torch keeps floa
 Tensor Optimizer::step(const std::function<Tensor()>& closure) {
   Tensor loss;
   if (closure) {
-    GradModeGuard grad_on(true);
+    autograd::GradModeGuard grad_on(true);
     loss = closure();
   }
-  GradModeGuard grad_off(false);
+  autograd::NoGradGuard grad_off;
   for (size_t g = 0; g < groups_.size(); ++g) {
     std::vector<Tensor> params, grads;
     for (const Tensor& p : groups_[g].params) {
@@ -55,7 +49,7 @@ Tensor Optimizer::step(const std::function<Tensor()>& closure) {
 }
 
 void Optimizer::zero_grad(bool set_to_none) {
-  GradModeGuard grad_off(false);
+  autograd::NoGradGuard grad_off;
   for (const Group& group : groups_)
     for (Tensor p : group.params) {
       Tensor g = p.grad();

@@ -142,8 +142,7 @@ bool backward_weight_channel_lanes(const Conv2dParams& p, const float* input, co
   float* buf = zeroed_buffers(kScratchPadded, per_thread, nt);
   const int MV = static_cast<int>(Mg / 16);
 
-#pragma omp parallel for num_threads(nt) schedule(dynamic, 1) if (nt > 1)
-  for (int64_t ch = 0; ch < nchunks; ++ch) {
+  cpu::parallel_for_dynamic(nchunks, nt, [&](int64_t ch) {
     float* xp = buf + cpu::thread_id() * per_thread;
     float* gyT = xp + max_imgs * img;
     float* gwT = gyT + max_imgs * HoWo * Mg;
@@ -170,7 +169,7 @@ bool backward_weight_channel_lanes(const Conv2dParams& p, const float* input, co
       for (int64_t co = 0; co < Mg; ++co)
         for (int64_t k = 0; k < K; ++k) gwg[co * K + k] = gwT[k * Mg + co];
     }
-  }
+  });
   sum_chunk_partials(grad_weight, partials, nchunks, wsize);
   return true;
 }

@@ -297,8 +297,7 @@ bool forward(const Conv2dParams& p, const float* input, const float* weight, con
   const int64_t per_thread = xp_size + Mg * Jr;
   const int nt = (cpu::worth_parallel(2 * p.N * p.C_out * Ho * Wo * K) && p.N > 1) ? cpu::max_threads() : 1;
   float* buf = zeroed_buffers(kScratchCols, per_thread, nt);
-#pragma omp parallel for num_threads(nt) schedule(dynamic, 1) if (nt > 1)
-  for (int64_t n = 0; n < p.N; ++n) {
+  cpu::parallel_for_dynamic(p.N, nt, [&](int64_t n) {
     float* xp = buf + cpu::thread_id() * per_thread;
     float* wide = xp + xp_size;
     for (int64_t g = 0; g < p.groups; ++g) {
@@ -313,7 +312,7 @@ bool forward(const Conv2dParams& p, const float* input, const float* weight, con
           for (int64_t ow = 0; ow < Wo; ++ow) y[oh * Wo + ow] = src[oh * Wp + ow] + bv;
       }
     }
-  }
+  });
   return true;
 }
 
@@ -377,8 +376,7 @@ bool backward_input(const Conv2dParams& p, const float* grad_output, const float
   const int64_t per_thread = src_size + Cg * plane;
   const int nt = (cpu::worth_parallel(2 * p.N * p.C_in * p.H * p.W * K) && p.N > 1) ? cpu::max_threads() : 1;
   float* buf = zeroed_buffers(kScratchCols, per_thread, nt);
-#pragma omp parallel for num_threads(nt) schedule(dynamic, 1) if (nt > 1)
-  for (int64_t n = 0; n < p.N; ++n) {
+  cpu::parallel_for_dynamic(p.N, nt, [&](int64_t n) {
     float* src = buf + cpu::thread_id() * per_thread;
     float* wide = src + src_size;
     for (int64_t g = 0; g < p.groups; ++g) {
@@ -420,7 +418,7 @@ bool backward_input(const Conv2dParams& p, const float* grad_output, const float
           for (int64_t x = 0; x < p.W; ++x) gx[h * p.W + x] = s[h * ld + x];
       }
     }
-  }
+  });
   return true;
 }
 
@@ -573,8 +571,7 @@ bool backward_weight(const Conv2dParams& p, const float* input, const float* gra
   const RowBlocks rb = row_blocks(Mg, bw_max_rows<S>());
   const typename S::M tail_mask = S::mask_for(Wo % S::W);
 
-#pragma omp parallel for num_threads(nt) schedule(dynamic, 1) if (nt > 1)
-  for (int64_t ch = 0; ch < nchunks; ++ch) {
+  cpu::parallel_for_dynamic(nchunks, nt, [&](int64_t ch) {
     float* xp = buf + cpu::thread_id() * per_thread;
     float* gw = ch == 0 ? grad_weight : partials + (ch - 1) * wsize;
     const int64_t n0 = ch * p.N / nchunks, n1 = (ch + 1) * p.N / nchunks;
@@ -594,7 +591,7 @@ bool backward_weight(const Conv2dParams& p, const float* input, const float* gra
         }
       }
     }
-  }
+  });
   sum_chunk_partials(grad_weight, partials, nchunks, wsize);
   return true;
 }
